@@ -1,0 +1,1 @@
+"""Simulated department sources for simulated mode and tests (one machine, loopback HTTP)."""
