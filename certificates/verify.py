@@ -99,6 +99,11 @@ def _result(
     )
 
 
+def malformed_result(detail: str) -> VerificationResult:
+    """The result for an entry that did not even parse as a certificate."""
+    return _result(ReasonCode.MALFORMED_CERTIFICATE, None, None, detail)
+
+
 class VerificationCache:
     """Bounded cache of *signature* checks that succeeded, keyed by identifier and content hash.
 
