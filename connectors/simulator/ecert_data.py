@@ -142,8 +142,14 @@ def _certificate(
         else:
             issue_date, valid_to = "2019-05-01", "2039-05-01"
         number = persona.id_number
-        surface = {"birth_date": persona.id_number[6:10] + "-" + persona.id_number[10:12] + "-"
-                   + persona.id_number[12:14], "address": address}
+        surface = {
+            "birth_date": persona.id_number[6:10]
+            + "-"
+            + persona.id_number[10:12]
+            + "-"
+            + persona.id_number[12:14],
+            "address": address,
+        }
     else:
         issue_date, valid_to = ("2006-09-01", "2016-09-01") if state == "expired" else ("2006-09-01", None)
         number = region + str(int.from_bytes(digest[:8], "big") % 10**9).zfill(9)  # 户号
