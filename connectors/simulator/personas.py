@@ -399,9 +399,7 @@ PERSONAS: Final[Mapping[str, Persona]] = MappingProxyType(
     }
 )
 
-_BY_ID_NUMBER: Final[Mapping[str, Persona]] = MappingProxyType(
-    {p.id_number: p for p in PERSONAS.values()}
-)
+_BY_ID_NUMBER: Final[Mapping[str, Persona]] = MappingProxyType({p.id_number: p for p in PERSONAS.values()})
 
 
 def persona_by_name(name: str) -> Persona:
