@@ -10,8 +10,7 @@ Routes (mounted by the simulator app; request signing is checked by the app's de
 State comes from :mod:`connectors.simulator.ecert_data`, built deterministically from a seed.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI must see the closure's Depends(library) objects.
 from collections.abc import Callable
 from typing import Annotated, Any
 
