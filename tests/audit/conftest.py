@@ -147,3 +147,18 @@ def make_event(
         restricted=restricted,
         time=time,
     )
+
+
+@pytest.fixture
+def h() -> Any:
+    """Helpers for test modules (which cannot import conftest under --import-mode=importlib)."""
+    import types
+
+    return types.SimpleNamespace(
+        FRONTEND=FRONTEND,
+        AUDITOR=AUDITOR,
+        make_event=make_event,
+        subject_of=subject_of,
+        subject_key=subject_key,
+        make_test_engine=make_test_engine,
+    )
