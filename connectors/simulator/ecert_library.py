@@ -1,23 +1,29 @@
 """The simulated provincial e-certificate library (省数据局 电子证照库) as a FastAPI router.
 
-Routes (mounted by the simulator app; request signing is checked by the app's dependencies, e.g.
-``app.include_router(router, dependencies=[...])``):
+Routes (mounted by ``connectors.simulator.app``):
 
 - ``GET /ecert/v1/issuers`` — the issuers' public keys (PEM) and algorithms;
 - ``POST /ecert/v1/certificates/query`` — a holder's certificates of one type. The use reason and the
   five elements are required (422 without them), as the real library refuses unexplained lookups.
 
-State comes from :mod:`connectors.simulator.ecert_data`, built deterministically from a seed.
+State comes from :mod:`connectors.simulator.ecert_data`, built deterministically from a seed. When the
+router runs inside the simulator app (``app.state.simulator``), queries must be signed like every
+other source (:func:`connectors.simulator.security.check_signature`) and the ``ecert_library`` fault
+(latency, 503) applies; mounted on a bare app (unit tests) it only checks the request body.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the closure's Depends(library) objects.
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from connectors.simulator.ecert_data import EcertLibrary, default_library
+from connectors.simulator.security import check_signature
+
+FAULT_SOURCE = "ecert_library"
 
 _Text = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -49,6 +55,19 @@ class IssuersAnswer(BaseModel):
     issuers: list[dict[str, str]]
 
 
+async def simulator_gate(request: Request) -> None:
+    """Signature check and injected faults, when mounted in the simulator app."""
+    state = getattr(request.app.state, "simulator", None)
+    if state is None:
+        return
+    await check_signature(request)
+    fault = state.fault(FAULT_SOURCE)
+    if fault.latency_ms > 0:
+        await asyncio.sleep(fault.latency_ms / 1000)
+    if fault.down or (fault.error_rate > 0 and state.rng.random() < fault.error_rate):
+        raise HTTPException(503, detail="e-certificate library unavailable")
+
+
 def create_router(library: Callable[[], EcertLibrary] = default_library) -> APIRouter:
     """A router serving ``library()`` (built lazily on the first request)."""
     router = APIRouter(prefix="/ecert/v1", tags=["e-certificate library (simulated)"])
@@ -58,7 +77,10 @@ def create_router(library: Callable[[], EcertLibrary] = default_library) -> APIR
         return lib.published_issuers()
 
     @router.post(
-        "/certificates/query", summary="A holder's certificates of one type", response_model=CertificateAnswer
+        "/certificates/query",
+        summary="A holder's certificates of one type (signed)",
+        response_model=CertificateAnswer,
+        dependencies=[Depends(simulator_gate)],
     )
     def query(body: CertificateQuery, lib: Annotated[EcertLibrary, Depends(library)]) -> dict[str, Any]:
         return {"certificates": lib.query(body.holder_code, body.type_code)}

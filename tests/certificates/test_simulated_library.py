@@ -8,7 +8,13 @@ import pytest
 from fastapi import FastAPI
 
 from certificates.catalog import load_certificate_types
-from certificates.lookup import CertificateLibraryClient, LookupEvent, LookupStatus, UseContext
+from certificates.lookup import (
+    CertificateLibraryClient,
+    LibraryCredentials,
+    LookupEvent,
+    LookupStatus,
+    UseContext,
+)
 from certificates.model import Certificate, signing_input
 from certificates.service import check_certificate
 from certificates.verify import ReasonCode, VerificationCache
@@ -160,3 +166,50 @@ def test_waivers_name_the_catalogue_material_codes():
         "household_register": ("household_register",),
     }
     assert set(waivers.as_mapping()) <= set(load_certificate_types().by_key)
+
+
+@pytest.mark.anyio
+async def test_inside_the_simulator_app_lookups_must_be_signed_and_faults_apply():
+    from connectors.simulator.app import create_simulator_app
+    from connectors.simulator.config import SimulatorConfig
+
+    clock = 1_748_743_200.0
+    app = create_simulator_app(SimulatorConfig(secrets={"prefill-ecert": "s3cret"}, clock=lambda: clock))
+
+    class Clock:
+        def time(self) -> float:
+            return clock
+
+        def monotonic(self) -> float:
+            return 0.0
+
+        async def sleep(self, seconds: float) -> None:
+            return None
+
+    async def audit(event: LookupEvent) -> None:
+        return None
+
+    complete = persona_by_name("complete")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as http:
+        unsigned = CertificateLibraryClient(http, "http://sim", on_lookup=audit)
+        assert (await unsigned.lookup(complete.id_number, "id_card", USE)).status is LookupStatus.REJECTED
+        signed = CertificateLibraryClient(
+            http,
+            "http://sim",
+            on_lookup=audit,
+            credentials=LibraryCredentials("prefill-ecert", "s3cret"),
+            clock=Clock(),
+        )
+        trust_store = await signed.fetch_trust_store()
+        check = await check_certificate(
+            signed,
+            applicant_id_number=complete.id_number,
+            certificate_type="id_card",
+            use=USE,
+            trust_store=trust_store,
+            now=NOW,
+        )
+        assert check.verified is not None
+        await http.post("/_faults", json={"source": "ecert_library", "down": True})
+        down = await signed.lookup(complete.id_number, "id_card", USE)
+        assert down.status is LookupStatus.UNAVAILABLE
