@@ -17,6 +17,8 @@ ACCEPTANCE_SOURCE = "unified_acceptance"
 
 DEV_ACCEPTANCE_APP_KEY = "prefill-acceptance"
 DEV_ACCEPTANCE_SECRET = "dev-secret-acceptance"  # noqa: S105 - simulated-mode development secret
+DEV_ECERT_APP_KEY = "prefill-ecert"
+DEV_ECERT_SECRET = "dev-secret-ecert"  # noqa: S105 - simulated-mode development secret
 
 
 @dataclass
@@ -35,6 +37,7 @@ def default_secrets() -> dict[str, str]:
     """App key → secret of every configured source plus the acceptance platform (development values)."""
     secrets = {cfg.credentials.app_key: cfg.credentials.resolved_secret() for cfg in load_sources().values()}
     secrets[DEV_ACCEPTANCE_APP_KEY] = DEV_ACCEPTANCE_SECRET
+    secrets[DEV_ECERT_APP_KEY] = DEV_ECERT_SECRET
     return secrets
 
 

@@ -34,12 +34,8 @@ def _reverse(table: Mapping[str, str]) -> Encoder:
 # Departments' own code sets (their code → canonical), held here as the department's data.
 _PSB_NATIONALITY = {"156": "CHN", "344": "HKG", "446": "MAC", "158": "TWN"}
 _HRSS_EMPLOYMENT_STATUS = {"1": "employed", "2": "unemployed", "3": "flexible_employed"}
-_HRSS_HARDSHIP = {
-    "00": "none",
-    "01": "zero_employment_family",
-    "02": "long_term_unemployed",
-    "03": "disabled",
-}
+# Canonical values are the catalogue's hardship_category codes (prefill/catalog/.../codesets.yaml).
+_HRSS_HARDSHIP = {"00": "0", "01": "3", "02": "1", "03": "2"}
 _HRSS_SSCARD_STATUS = {"1": "active", "2": "reported_lost", "3": "suspended", "9": "cancelled"}
 _TAX_STATUS = {"03": "normal", "05": "suspended", "99": "cancelled"}
 

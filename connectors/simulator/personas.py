@@ -144,7 +144,7 @@ def _records(
     medical_date: str = "2021-07-01",
     employment_status: str = "flexible_employed",
     employment_registered_on: str = "2021-06-15",
-    hardship_category: str = "none",
+    hardship_category: str = "0",
     contribution_base: str = "4000.00",
     dossier_holder: str = "湖北省人才服务中心",
     omit: tuple[str, ...] = (),

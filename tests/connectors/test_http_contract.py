@@ -80,7 +80,7 @@ CONTRACTS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
             "mobile": "13800000001",
             "employment_status": "flexible_employed",
             "employment_registered_on": "2021-06-15",
-            "hardship_category": "none",
+            "hardship_category": "0",
             "employment_certificate_no": "E1",
         },
     ),
