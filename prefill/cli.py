@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from prefill.auth import cli as auth_cli
 from prefill.catalog.loader import CatalogueError
 from prefill.settings import Settings, UnknownSettingError, load_settings
 
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--theme", default="flexible-employment")
     report.add_argument("--json", action="store_true", help="machine-readable output")
     report.set_defaults(handler=cmd_catalog_report)
+
+    auth_cli.register(commands)  # clients add|list|revoke, dev credentials|assertion
     return parser
 
 

@@ -27,10 +27,14 @@ class ServiceError(Exception):
     code: str = "internal_error"
     title: str = "Internal error"
 
-    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extensions = extensions
+        # Answer headers the problem needs (WWW-Authenticate on 401, Retry-After on 429).
+        self.headers = headers
 
 
 class NotFoundError(ServiceError):
@@ -104,7 +108,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         return problem_response(
-            exc.status, exc.code, exc.title, exc.detail, instance=request.url.path, **exc.extensions
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)

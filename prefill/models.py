@@ -7,3 +7,6 @@ import contextlib
 # Tables are declared by the packages that own them; importing them registers them on SQLModel.metadata.
 with contextlib.suppress(ModuleNotFoundError):  # audit lands in its own issue
     import audit.models  # noqa: F401
+
+import prefill.applications.models
+import prefill.auth.models  # noqa: F401

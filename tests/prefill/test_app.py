@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import create_engine
 
 from prefill.app import create_app
+from prefill.auth.policy import PUBLIC
 from prefill.settings import Settings
 
 PROBLEM = "application/problem+json"
@@ -33,7 +34,8 @@ def test_openapi_page_is_served(client):
     assert "/v1/catalog/themes/{theme}/report" in paths
 
 
-def test_theme_and_report(client):
+def test_theme_and_report(client, auth_headers):
+    client.headers.update(auth_headers("frontend"))
     theme = client.get("/v1/catalog/themes/flexible-employment").json()
     assert theme["forms"]["merged"]["name"] == "灵活就业一件事申请表"
     assert len(theme["materials"]) == 19
@@ -42,8 +44,8 @@ def test_theme_and_report(client):
     assert report["working_days"] == {"before": 116, "after": {"min": 2, "max": 40}}
 
 
-def test_unknown_theme_is_a_404_problem(client):
-    response = client.get("/v1/catalog/themes/no-such-theme/report")
+def test_unknown_theme_is_a_404_problem(client, auth_headers):
+    response = client.get("/v1/catalog/themes/no-such-theme/report", headers=auth_headers("auditor"))
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
@@ -68,6 +70,8 @@ def _with_echo_route(app: FastAPI) -> FastAPI:
     @app.post("/test-echo")
     def echo(body: _Echo) -> _Echo:
         return body
+
+    app.state.access_policy = app.state.access_policy.with_routes({("POST", "/test-echo"): PUBLIC})
 
     return app
 
