@@ -54,7 +54,10 @@ class SimulatorServer:
         return f"http://{host}:{port}"
 
     async def stop(self) -> None:
+        # Simulated departments hold no state worth a graceful drain: a slow persona's pending answer
+        # would otherwise keep shutdown waiting for it.
         self._server.should_exit = True
+        self._server.force_exit = True
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

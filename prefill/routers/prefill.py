@@ -1,0 +1,23 @@
+"""POST /v1/prefill: the merged form, filled from shared data, with a decision for each material."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from prefill.auth.policy import ApplicantDep
+from prefill.deps import StateDep
+from prefill.middleware import request_id_var
+from prefill.prefilling.schemas import PrefillRequest, PrefillResponse
+from prefill.prefilling.service import caller_from
+
+router = APIRouter(prefix="/v1", tags=["prefill"])
+
+
+@router.post(
+    "/prefill",
+    summary="Prefill the merged form for the applicant of the assertion, and decide each material",
+)
+async def prefill(body: PrefillRequest, applicant: ApplicantDep, state: StateDep) -> PrefillResponse:
+    return await state.prefill.prefill(
+        body, caller_from(applicant.principal), applicant.subject, request_id_var.get()
+    )
