@@ -53,6 +53,7 @@ __all__ = [
     "ApplicantDep",
     "Principal",
     "PrincipalDep",
+    "api_routes",
     "applicant_subject",
     "current_principal",
     "install_access_control",
@@ -84,7 +85,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "audit.verify": frozenset({Role.auditor, Role.admin}),
         "registry.read": ALL_ROLES,
         "registry.write": frozenset({Role.department, Role.admin}),
-        "metrics.read": frozenset({Role.admin}),
+        # Operational figures, no personal values: operators (admin) and oversight (auditor) read them.
+        "metrics.read": frozenset({Role.auditor, Role.admin}),
     }
 )
 
@@ -125,6 +127,42 @@ def _route_key(method: str, path: str) -> tuple[str, str]:
     return method.upper(), _PARAM.sub("{}", path)
 
 
+def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """``(method, full path template, route)`` of every API route, through included routers.
+
+    FastAPI 0.137+ keeps included routers as a tree (``app.routes`` no longer lists their routes);
+    ``iter_route_contexts`` is its public way to flatten it, with each route's full path.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before 0.137: app.routes is flat and paths are complete
+        contexts: list[tuple[Any, str | None, set[str] | None]] = [
+            (r, getattr(r, "path", None), getattr(r, "methods", None)) for r in app.routes
+        ]
+    else:
+        contexts = [(c.original_route, c.path_format, c.methods) for c in iter_route_contexts(app.routes)]
+    return sorted(
+        (
+            (method, path, route)
+            for route, path, methods in contexts
+            if isinstance(route, APIRoute) and path
+            for method in methods or ()
+        ),
+        key=lambda item: (item[1], item[0]),
+    )
+
+
+def _paths_of(app: FastAPI, route: Any) -> set[str]:
+    """Full path templates under which ``route`` (``scope["route"]``) is served; cached on the app."""
+    table: dict[int, set[str]] | None = getattr(app.state, "route_paths", None)
+    if table is None or id(route) not in table:  # first request, or routes added since
+        table = {}
+        for _method, path, api_route in api_routes(app):
+            table.setdefault(id(api_route), set()).add(path)
+        app.state.route_paths = table
+    return table.get(id(route), set())
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
     """The matrix: routes → permission → roles. Immutable; ``with_routes`` returns an extended copy."""
@@ -155,13 +193,15 @@ class AccessPolicy:
 
     def unmapped_routes(self, app: FastAPI) -> list[tuple[str, str]]:
         """API routes of ``app`` the matrix does not name."""
-        return sorted(
-            (method, route.path)
-            for route in app.routes
-            if isinstance(route, APIRoute)
-            for method in route.methods or ()
-            if self.permission_for(method, route.path) is None
-        )
+        return [(m, p) for m, p, _ in api_routes(app) if self.permission_for(m, p) is None]
+
+    def permission_for_request(self, request: Request) -> str | None:
+        """The permission of the matched route; None (refuse) when missing or served under paths
+        whose permissions differ."""
+        route = request.scope.get("route")
+        paths = _paths_of(request.app, route) if route is not None else set()
+        permissions = {self.permission_for(request.method, path) for path in paths}
+        return permissions.pop() if len(permissions) == 1 else None
 
 
 ACCESS_POLICY = AccessPolicy()
@@ -250,9 +290,9 @@ def _require_window_context(principal: Principal) -> None:
 def authorize(request: Request) -> None:
     """On every API route (installed app-wide): the matrix decides, before the endpoint runs."""
     route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
+    path = getattr(route, "path", "?")
     policy = _policy(request)
-    permission = policy.permission_for(request.method, path)
+    permission = policy.permission_for_request(request)
     if permission is None:
         log.error("route missing from the access matrix", extra={"method": request.method, "route": path})
         raise ForbiddenError("this route is not in the access matrix")
