@@ -90,9 +90,10 @@ def _department_endpoint(dept: Department) -> Callable[..., Awaitable[JSONRespon
             if behaviour.status is not None:
                 return JSONResponse({"detail": "source unavailable"}, status_code=behaviour.status)
         record = citizen.record(dept.source_id) if citizen is not None else None
-        if record is None:
+        holdings = citizen.holdings(dept.source_id) if citizen is not None else None
+        if record is None or holdings is None:
             return JSONResponse(dept.not_found())
-        return JSONResponse(dept.ok(render(dept, record, names), _record_version(record)))
+        return JSONResponse(dept.ok(render(dept, holdings, names), _record_version(record)))
 
     endpoint.__name__ = f"query_{dept.source_id}"
     return endpoint

@@ -107,6 +107,8 @@ DEPARTMENTS: Mapping[str, Department] = {
                 "LHRQ": DeptField("hukou_registered_on", "LHRQ", _yyyymmdd),
                 "HYZK": DeptField("marital_status", "HYZK"),
                 "WHCD": DeptField("education", "WHCD"),
+                # Held but not published in sources.yaml (personas.UNPUBLISHED_FIELDS): registry demo.
+                "JZDZ": DeptField("residence_address", "JZDZ"),
             },
         ),
         Department(

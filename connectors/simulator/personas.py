@@ -69,6 +69,19 @@ SOURCE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 )
 """Canonical field codes each source provides (docs/contracts.md, "Sources")."""
 
+UNPUBLISHED_FIELDS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {"psb_household": MappingProxyType({"residence_address": "hukou_address"})}
+)
+"""Data a department holds and answers when asked, but has not published in ``sources.yaml``: what a
+department can add through the shared-field registry (docs/registry.md) without a code change.
+source → unpublished canonical code → the published field its synthetic value is taken from (every
+persona lives at its registered household address: 常住地址 = 户籍地址)."""
+
+
+def _unpublished(source_id: str, record: Mapping[str, str]) -> dict[str, str]:
+    derived = UNPUBLISHED_FIELDS.get(source_id, {})
+    return {code: record[origin] for code, origin in derived.items() if origin in record}
+
 
 @dataclass(frozen=True)
 class SourceBehaviour:
@@ -107,6 +120,14 @@ class Persona:
 
     def record(self, source_id: str) -> Mapping[str, str] | None:
         return self.records.get(source_id)
+
+    def holdings(self, source_id: str) -> Mapping[str, str] | None:
+        """All the source holds for the person: its published record plus department-own data that
+        is not (yet) in the shared catalogue (``UNPUBLISHED_FIELDS``); None when it has no record."""
+        record = self.records.get(source_id)
+        if record is None:
+            return None
+        return {**record, **_unpublished(source_id, record)}
 
     def as_dict(self) -> dict[str, object]:
         """The citizen record as plain JSON-able data (for fixtures and the CLI)."""
