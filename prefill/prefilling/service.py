@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -21,6 +22,7 @@ from prefill.catalog.loader import ASSERTION, Catalogue
 from prefill.catalog.service import CatalogueStore
 from prefill.errors import ServiceError
 from prefill.mapping import CertificateEvidence, build_prefill, materials_for
+from prefill.metrics import PrefillMetrics
 from prefill.prefilling.audit_events import (
     ReadContext,
     current_read_context,
@@ -110,6 +112,7 @@ class PrefillService:
         pseudonym_key: bytes,
         deadline_s: float,
         clock: Clock,
+        metrics: PrefillMetrics | None = None,
     ) -> None:
         self._catalogues = catalogues
         self._runtime = runtime
@@ -118,8 +121,26 @@ class PrefillService:
         self._pseudonym_key = pseudonym_key
         self._deadline_s = deadline_s
         self._clock = clock
+        self._metrics = metrics or PrefillMetrics(process=False)
 
     async def prefill(
+        self, request: PrefillRequest, caller: PrefillCaller, subject_id_number: str, request_id: str | None
+    ) -> PrefillResponse:
+        started = time.perf_counter()
+        result = "error"
+        try:
+            response = await self._prefill(request, caller, subject_id_number, request_id)
+            result = "ok"
+            return response
+        except ServiceError as exc:
+            result = exc.code
+            raise
+        finally:
+            # Theme label only for known themes: a caller's typo must not mint a new series.
+            theme = request.theme if request.theme in self._catalogues.themes else "unknown"
+            self._metrics.observe_prefill(theme, result, time.perf_counter() - started)
+
+    async def _prefill(
         self, request: PrefillRequest, caller: PrefillCaller, subject_id_number: str, request_id: str | None
     ) -> PrefillResponse:
         catalogue = self._catalogues.get(request.theme)
@@ -138,12 +159,16 @@ class PrefillService:
             request_id=request_id,
         )
         results, certificates = await self._read_everything(catalogue, matters, subject_id_number, context)
+        self._metrics.observe_reads(results.values())
+        appending = time.perf_counter()
         try:
             await self._audit.append_many(source_read_event(context, r) for r in results.values())
         except Exception as exc:
             # Fail closed: what cannot be recorded is not disclosed.
+            self._metrics.observe_audit_append(time.perf_counter() - appending, 0, ok=False)
             log.error("audit append failed; prefill withheld", extra={"error_type": type(exc).__name__})
             raise AuditUnavailableError("the read could not be recorded, so no data is returned") from None
+        self._metrics.observe_audit_append(time.perf_counter() - appending, len(results), ok=True)
 
         outcome = build_prefill(catalogue, matters, results, certificates, subject_id_number)
         now = int(self._clock.time())
@@ -185,7 +210,7 @@ class PrefillService:
                     for source, codes in reads.items()
                 ),
                 *(
-                    self._certificate(catalogue, cert_type, matter, id_number, context, deadline)
+                    self._timed_certificate(catalogue, cert_type, matter, id_number, context, deadline)
                     for cert_type, matter in uses.items()
                 ),
             )
@@ -194,6 +219,21 @@ class PrefillService:
         results = {r.source: r for r in gathered if isinstance(r, SourceResult)}
         evidence = {e.certificate_type: e for e in gathered if isinstance(e, CertificateEvidence)}
         return results, evidence
+
+    async def _timed_certificate(
+        self,
+        catalogue: Catalogue,
+        certificate_type: str,
+        matter: str,
+        id_number: str,
+        context: ReadContext,
+        deadline: float,
+    ) -> CertificateEvidence:
+        started = time.perf_counter()
+        evidence = await self._certificate(catalogue, certificate_type, matter, id_number, context, deadline)
+        result = "verified" if evidence.verified else "lookup_failed" if evidence.lookup_failed else "refused"
+        self._metrics.observe_certificate(certificate_type, result, time.perf_counter() - started)
+        return evidence
 
     async def _certificate(
         self,
@@ -214,7 +254,9 @@ class PrefillService:
         )
         remaining = max(0.0, deadline - self._clock.monotonic())
         try:
-            check = await asyncio.wait_for(self._check(certificate_type, id_number, use), timeout=remaining)
+            check = await asyncio.wait_for(
+                self._check(certificate_type, id_number, use, context.request_id), timeout=remaining
+            )
         except TimeoutError:
             return CertificateEvidence(
                 certificate_type=certificate_type,
@@ -250,7 +292,9 @@ class PrefillService:
             lookup_failed=check.lookup.status in _LIBRARY_FAILURES,
         )
 
-    async def _check(self, certificate_type: str, id_number: str, use: UseContext) -> CertificateCheck:
+    async def _check(
+        self, certificate_type: str, id_number: str, use: UseContext, request_id: str | None
+    ) -> CertificateCheck:
         trust_store = await self._runtime.trust_store()
         return await check_certificate(
             self._runtime.certificates,
@@ -260,4 +304,5 @@ class PrefillService:
             trust_store=trust_store,
             now=datetime.fromtimestamp(self._clock.time(), UTC),
             cache=self._runtime.verification_cache,
+            request_id=request_id,
         )
