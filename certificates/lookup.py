@@ -175,9 +175,14 @@ class CertificateLibraryClient:
             )
         return headers
 
-    async def lookup(self, holder_id_number: str, certificate_type: str, use: UseContext) -> LookupOutcome:
-        """Find the holder's certificates of one type. Never raises for library or network failures."""
-        request_id = uuid.uuid4().hex
+    async def lookup(
+        self, holder_id_number: str, certificate_type: str, use: UseContext, *, request_id: str | None = None
+    ) -> LookupOutcome:
+        """Find the holder's certificates of one type. Never raises for library or network failures.
+
+        ``request_id`` (the caller's, so that one request can be traced across systems) is sent as
+        ``X-Request-Id``; a fresh one is made when it is not given."""
+        request_id = request_id or uuid.uuid4().hex
         started_wall = utc_from_timestamp(self._clock.time())
         started = time.perf_counter()
         cert_type = self._types.by_key.get(certificate_type)

@@ -66,9 +66,10 @@ async def check_certificate(
     trust_store: TrustStore,
     now: datetime,
     cache: VerificationCache | None = None,
+    request_id: str | None = None,
 ) -> CertificateCheck:
     """Look up the applicant's certificates of one type and verify each; never raises on bad data."""
-    outcome = await client.lookup(applicant_id_number, certificate_type, use)
+    outcome = await client.lookup(applicant_id_number, certificate_type, use, request_id=request_id)
     results = [
         verify_certificate(
             certificate,
