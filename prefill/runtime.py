@@ -42,6 +42,7 @@ class SimulatorServer:
             )
         )
         self._task: asyncio.Task[None] | None = None
+        self.base_url: str | None = None  # known once started (the port may be chosen by the OS)
 
     async def start(self) -> str:
         self._task = asyncio.create_task(self._server.serve(), name="simulator")
@@ -51,7 +52,8 @@ class SimulatorServer:
                 raise RuntimeError("the simulator stopped while starting")
             await asyncio.sleep(0.01)
         host, port = self._server.servers[0].sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}"
+        self.base_url = f"http://{host}:{port}"
+        return self.base_url
 
     async def stop(self) -> None:
         # Simulated departments hold no state worth a graceful drain: a slow persona's pending answer
