@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from audit.schemas import Purpose, Requester, Subject
@@ -180,18 +180,21 @@ class PrefillService:
             locked_values=outcome.locked_values,
             now=now,
         )
+        # Read the outcome's dataclasses by attribute: ``asdict`` deep-copies every field's code options
+        # and cost ~2.5 ms of CPU a prefill (bench/, README "Performance"); this reads them in ~0.2 ms.
         return PrefillResponse.model_validate(
             {
                 "prefill_id": prefill_id,
                 "theme": catalogue.theme.code,
                 "matters": matters,
-                "fields": [asdict(f) for f in outcome.fields],
-                "materials": [asdict(m) for m in outcome.materials],
-                "summary": asdict(outcome.summary),
-                "notices": [asdict(n) for n in outcome.notices],
+                "fields": outcome.fields,
+                "materials": outcome.materials,
+                "summary": outcome.summary,
+                "notices": outcome.notices,
                 "prefill_token": token,
                 "expires_at": datetime.fromtimestamp(expires, UTC),
-            }
+            },
+            from_attributes=True,
         )
 
     async def _read_everything(
