@@ -31,9 +31,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+# Libraries that log every outbound call at INFO (httpx: one line per department request, nine a
+# prefill). The connectors log failed reads themselves; these speak up from WARNING unless DEBUG is asked.
+_CHATTY_LIBRARIES = ("httpx", "httpcore")
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
