@@ -126,14 +126,14 @@ def test_other_values_under_an_already_submitted_prefill_are_refused(service, si
     assert counts(engine) == (1, 5)
 
 
-@pytest.mark.parametrize("field", LOCKED_FIELDS)
-def test_a_changed_locked_value_is_refused_naming_the_field(service, signer, engine, field):
-    changed = {**VALID_VALUES, field: "13900000009" if field == "mobile" else "2"}
-    with pytest.raises(LockedValueChangedError) as info:
-        service.submit(issue(signer), changed)
-    assert info.value.extensions["fields"] == [field]
-    assert info.value.status == 409 and info.value.code == "locked_value_changed"
-    assert counts(engine) == (0, 0)
+def test_a_changed_locked_value_is_refused_naming_the_field(service, signer, engine):
+    for field in LOCKED_FIELDS:  # one database for all: each refusal must leave it empty
+        changed = {**VALID_VALUES, field: "13900000009" if field == "mobile" else "2"}
+        with pytest.raises(LockedValueChangedError) as info:
+            service.submit(issue(signer), changed)
+        assert info.value.extensions["fields"] == [field]
+        assert info.value.status == 409 and info.value.code == "locked_value_changed"
+        assert counts(engine) == (0, 0)
 
 
 def test_a_left_out_locked_value_counts_as_changed(service, signer, engine):
@@ -153,19 +153,11 @@ def test_an_expired_token_says_so(service, signer, engine, clock):
     assert counts(engine) == (0, 0)
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        "not-a-token",
-        "",
-        issue(
-            PrefillTokenSigner(b"another-key-of-thirty-two-bytes!", TTL)
-        ),  # forged: signed with another key
-    ],
-)
-def test_a_forged_or_malformed_token_is_refused(service, engine, token):
-    with pytest.raises(PrefillTokenInvalidError):
-        service.submit(token, VALID_VALUES)
+def test_a_forged_or_malformed_token_is_refused(service, engine):
+    forged = issue(PrefillTokenSigner(b"another-key-of-thirty-two-bytes!", TTL))  # signed with another key
+    for token in ("not-a-token", "", forged, forged[:-2]):
+        with pytest.raises(PrefillTokenInvalidError):
+            service.submit(token, VALID_VALUES)
     assert counts(engine) == (0, 0)
 
 
@@ -175,24 +167,24 @@ def test_a_token_naming_unknown_matters_is_refused(service, signer, engine):
     assert counts(engine) == (0, 0)
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "reason"),
-    [
-        ("ethnicity", "99", "invalid_code"),
-        ("hukou_region_code", "4201", "invalid_code"),
-        ("social_security_number", "4" * 19, "too_long"),
-        ("employment_start_date", "2025-13-01", "invalid_date"),
-        ("postal_code", "4300", "invalid_postal_code"),
-        ("favourite_colour", "blue", "unknown_field"),
-    ],
-)
-def test_invalid_values_are_named_and_nothing_is_stored(service, signer, engine, field, value, reason):
-    with pytest.raises(InvalidValuesError) as info:
-        service.submit(issue(signer), {**VALID_VALUES, field: value})
-    error = info.value
-    assert error.status == 422 and error.code == "invalid_values"
-    assert error.extensions["errors"] == [{"field": field, "reason": reason}]
-    assert value not in error.detail and value not in str(error.extensions)
+INVALID = [
+    ("ethnicity", "99", "invalid_code"),
+    ("hukou_region_code", "4201", "invalid_code"),
+    ("social_security_number", "4" * 19, "too_long"),
+    ("employment_start_date", "2025-13-01", "invalid_date"),
+    ("postal_code", "4300", "invalid_postal_code"),
+    ("favourite_colour", "blue", "unknown_field"),
+]
+
+
+def test_invalid_values_are_named_and_nothing_is_stored(service, signer, engine):
+    for field, value, reason in INVALID:
+        with pytest.raises(InvalidValuesError) as info:
+            service.submit(issue(signer), {**VALID_VALUES, field: value})
+        error = info.value
+        assert error.status == 422 and error.code == "invalid_values"
+        assert error.extensions["errors"] == [{"field": field, "reason": reason}]
+        assert value not in error.detail and value not in str(error.extensions)
     assert counts(engine) == (0, 0)
 
 
