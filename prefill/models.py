@@ -9,4 +9,5 @@ with contextlib.suppress(ModuleNotFoundError):  # audit lands in its own issue
     import audit.models  # noqa: F401
 
 import prefill.applications.models
-import prefill.auth.models  # noqa: F401
+import prefill.auth.models
+import prefill.registry.models  # noqa: F401

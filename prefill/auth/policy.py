@@ -85,6 +85,10 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "audit.verify": frozenset({Role.auditor, Role.admin}),
         "registry.read": ALL_ROLES,
         "registry.write": frozenset({Role.department, Role.admin}),
+        # Approving fields, mapping them into the merged form, waiving materials: the bundle's operator.
+        "registry.admin": frozenset({Role.admin}),
+        # The registry's admin trail (metadata of changes, no personal values).
+        "registry.audit": frozenset({Role.auditor, Role.admin}),
         # Operational figures, no personal values: operators (admin) and oversight (auditor) read them.
         "metrics.read": frozenset({Role.auditor, Role.admin}),
     }
@@ -114,8 +118,16 @@ ROUTES: Mapping[tuple[str, str], str] = MappingProxyType(
         ("GET", "/v1/registry/fields/{code}"): "registry.read",
         ("POST", "/v1/registry/fields"): "registry.write",
         ("PUT", "/v1/registry/fields/{code}"): "registry.write",
-        ("PATCH", "/v1/registry/fields/{code}"): "registry.write",
-        ("DELETE", "/v1/registry/fields/{code}"): "registry.write",
+        ("GET", "/v1/registry/fields/{code}/history"): "registry.read",
+        ("POST", "/v1/registry/fields/{code}/approve"): "registry.admin",
+        ("POST", "/v1/registry/fields/{code}/activate"): "registry.write",
+        ("POST", "/v1/registry/fields/{code}/deprecate"): "registry.write",
+        ("GET", "/v1/registry/rules"): "registry.read",
+        ("POST", "/v1/registry/mappings"): "registry.admin",
+        ("POST", "/v1/registry/mappings/{id}/retire"): "registry.admin",
+        ("POST", "/v1/registry/waivers"): "registry.admin",
+        ("POST", "/v1/registry/waivers/{id}/retire"): "registry.admin",
+        ("GET", "/v1/registry/events"): "registry.audit",
     }
 )
 
