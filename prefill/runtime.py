@@ -17,7 +17,7 @@ from certificates.lookup import CertificateLibraryClient, LibraryCredentials, Lo
 from certificates.trust import TrustStore
 from certificates.verify import VerificationCache
 from connectors.base import Source
-from connectors.config import load_sources
+from connectors.config import SourceConfig, load_sources
 from connectors.registry import build_sources
 from connectors.simulator.app import create_simulator_app
 from connectors.simulator.config import SimulatorConfig
@@ -73,6 +73,9 @@ class Runtime:
     verification_cache: VerificationCache
     simulator: SimulatorServer | None = None
     _trust_store: TrustStore | None = field(default=None, repr=False)
+    # What the sources were built from, so the shared-field registry can rebuild one with more fields.
+    source_configs: dict[str, SourceConfig] = field(default_factory=dict)
+    pseudonymize: Callable[[str], str] | None = field(default=None, repr=False)
 
     async def trust_store(self) -> TrustStore:
         """The issuers' keys, as published by the library; fetched once, then kept."""
@@ -98,7 +101,11 @@ async def start_runtime(settings: Settings, on_certificate_lookup: LookupAuditor
     configs = load_sources(settings.sources_file, base_url_override=base_url)
     http = create_client()
     key = settings.pseudonym_key.get_secret_value().encode()
-    sources = build_sources(configs, http, pseudonymize=lambda id_number: pseudonym(id_number, key))
+
+    def pseudonymize(id_number: str) -> str:
+        return pseudonym(id_number, key)
+
+    sources = build_sources(configs, http, pseudonymize=pseudonymize)
     library_url = settings.certificate_library_url or base_url or next(iter(configs.values())).base_url
     credentials = LibraryCredentials(
         app_key=settings.certificate_library_app_key,
@@ -113,4 +120,6 @@ async def start_runtime(settings: Settings, on_certificate_lookup: LookupAuditor
         certificates=certificates,
         verification_cache=VerificationCache(),
         simulator=simulator,
+        source_configs=configs,
+        pseudonymize=pseudonymize,
     )

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from audit.schemas import Purpose, Requester, Subject
 from audit.service import AuditLog
 from certificates.lookup import LookupStatus, UseContext
 from certificates.service import CertificateCheck, check_certificate
-from connectors.base import SourceResult
+from connectors.base import Source, SourceResult
 from connectors.clock import Clock
 from prefill.catalog.loader import ASSERTION, Catalogue
 from prefill.catalog.service import CatalogueStore
@@ -113,9 +114,15 @@ class PrefillService:
         deadline_s: float,
         clock: Clock,
         metrics: PrefillMetrics | None = None,
+        catalogue_for: Callable[[str], Catalogue] | None = None,
+        sources: Callable[[], Mapping[str, Source]] | None = None,
     ) -> None:
         self._catalogues = catalogues
         self._runtime = runtime
+        # The shared-field registry supplies both (prefill/registry/effective.py): its effect shows at
+        # the next prefill. Called with no await in between, so both come from one registry generation.
+        self._catalogue_for = catalogue_for or catalogues.get
+        self._sources = sources or (lambda: runtime.sources)
         self._audit = audit_log
         self._signer = signer
         self._pseudonym_key = pseudonym_key
@@ -143,7 +150,7 @@ class PrefillService:
     async def _prefill(
         self, request: PrefillRequest, caller: PrefillCaller, subject_id_number: str, request_id: str | None
     ) -> PrefillResponse:
-        catalogue = self._catalogues.get(request.theme)
+        catalogue = self._catalogue_for(request.theme)
         matters = resolve_matters(catalogue, request.matters)
         prefill_id = uuid.uuid4().hex
         subject = Subject.from_id_number(subject_id_number, self._pseudonym_key)
@@ -203,11 +210,12 @@ class PrefillService:
         deadline = self._clock.monotonic() + self._deadline_s
         reads = fields_by_source(catalogue, matters)
         uses = certificate_uses(catalogue, matters)
+        sources = self._sources()
         token = current_read_context.set(context)  # tasks created below inherit it
         try:
             gathered = await asyncio.gather(
                 *(
-                    self._runtime.sources[source].fetch(
+                    sources[source].fetch(
                         id_number, codes, deadline=deadline, request_id=context.request_id
                     )
                     for source, codes in reads.items()
