@@ -164,18 +164,20 @@ class PrefillService:
             ),
             subject=subject,
             request_id=request_id,
+            deferred=[],  # certificate lookups: appended below with the source reads, in one commit
         )
         results, certificates = await self._read_everything(catalogue, matters, subject_id_number, context)
         self._metrics.observe_reads(results.values())
+        events = [source_read_event(context, r) for r in results.values()] + list(context.deferred or ())
         appending = time.perf_counter()
         try:
-            await self._audit.append_many(source_read_event(context, r) for r in results.values())
+            await self._audit.append_many(events)
         except Exception as exc:
             # Fail closed: what cannot be recorded is not disclosed.
             self._metrics.observe_audit_append(time.perf_counter() - appending, 0, ok=False)
             log.error("audit append failed; prefill withheld", extra={"error_type": type(exc).__name__})
             raise AuditUnavailableError("the read could not be recorded, so no data is returned") from None
-        self._metrics.observe_audit_append(time.perf_counter() - appending, len(results), ok=True)
+        self._metrics.observe_audit_append(time.perf_counter() - appending, len(events), ok=True)
 
         outcome = build_prefill(catalogue, matters, results, certificates, subject_id_number)
         now = int(self._clock.time())
