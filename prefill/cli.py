@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from prefill import audit_cli
 from prefill.auth import cli as auth_cli
 from prefill.catalog.loader import CatalogueError
 from prefill.settings import Settings, UnknownSettingError, load_settings
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_catalog_report)
 
     auth_cli.register(commands)  # clients add|list|revoke, dev credentials|assertion
+    audit_cli.register(commands)  # simulate, audit verify|export|public-key|verify-bundle
     return parser
 
 
@@ -89,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except (UnknownSettingError, CatalogueError) as exc:
+    except (UnknownSettingError, CatalogueError, audit_cli.NoAuditLogError) as exc:
         print(f"prefill: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:

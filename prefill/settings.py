@@ -11,11 +11,35 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PREFILL_"
 DEFAULT_DATA_DIR = Path("var")
+
+
+# Development values: fine with the simulator, refused in production.
+DEV_PSEUDONYM_KEY = "dev-pseudonym-key-not-for-production"
+DEV_TOKEN_KEY = "dev-token-key-not-for-production"  # noqa: S105 - development value
+DEV_AUDIT_SEED = "dev-audit-seed-not-for-production"
+DEV_DATA_KEY = "00" * 32
+DEV_LIBRARY_SECRET = "dev-secret-ecert"  # noqa: S105 - the simulator's development secret
+DEV_CLIENT_KEY_PEPPER = "dev-client-key-pepper-not-for-production"
+DEV_ACCEPTANCE_SECRET = "dev-secret-acceptance"  # noqa: S105 - the simulator's development secret
+DEV_SECRETS = frozenset(
+    {
+        DEV_PSEUDONYM_KEY,
+        DEV_TOKEN_KEY,
+        DEV_AUDIT_SEED,
+        DEV_DATA_KEY,
+        DEV_LIBRARY_SECRET,
+        DEV_CLIENT_KEY_PEPPER,
+        DEV_ACCEPTANCE_SECRET,
+    }
+)
+# Words that mark a secret as not yet set (checked case-insensitively in production).
+_PLACEHOLDER_MARKS = ("change", "placeholder", "not-for-production", "example", "dummy", "todo", "xxx")
+MIN_SECRET_CHARS = 16
 
 
 class SourcesMode(StrEnum):
@@ -23,6 +47,13 @@ class SourcesMode(StrEnum):
 
     simulated = "simulated"  # the built-in simulator, started beside the service
     configured = "configured"  # real department endpoints from the sources file
+
+
+class Environment(StrEnum):
+    """Development accepts development secrets and the simulator; production refuses both."""
+
+    development = "development"
+    production = "production"
 
 
 class UnknownSettingError(ValueError):
@@ -41,7 +72,88 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port `prefill serve` binds.")
     sources_mode: SourcesMode = Field(default=SourcesMode.simulated, description="simulated or configured.")
     simulator_port: int = Field(
-        default=8001, ge=1, le=65535, description="Port of the in-process simulated sources."
+        default=8701,
+        ge=0,
+        le=65535,
+        description="Port of the in-process simulated sources (0: any free port).",
+    )
+    sources_file: Path | None = Field(
+        default=None, description="Department sources (connectors' YAML); the packaged one when unset."
+    )
+    sources_base_url: str | None = Field(
+        default=None,
+        description="Points every source at one base URL (the simulator); from the file when unset.",
+    )
+    certificate_library_url: str | None = Field(
+        default=None, description="Base URL of the e-certificate library; the sources' base URL when unset."
+    )
+    certificate_library_app_key: str = Field(
+        default="prefill-ecert", description="Our app key at the library."
+    )
+    certificate_library_secret: SecretStr = Field(
+        default=SecretStr(DEV_LIBRARY_SECRET), description="HMAC secret of our app key at the library."
+    )
+    acceptance_url: str | None = Field(
+        default=None,
+        description="Base URL of the unified acceptance platform; the sources' base URL (or the simulator's) "
+        "when unset.",
+    )
+    acceptance_app_key: str = Field(
+        default="prefill-acceptance", description="Our app key at the unified acceptance platform."
+    )
+    acceptance_secret: SecretStr = Field(
+        default=SecretStr(DEV_ACCEPTANCE_SECRET),
+        description="HMAC secret of our app key at the unified acceptance platform.",
+    )
+    prefill_deadline_s: float = Field(
+        default=2.0, gt=0, le=30, description="One deadline for all source reads of a prefill."
+    )
+    prefill_token_ttl_s: int = Field(
+        default=1800, gt=0, description="How long a prefill token (and its locked values) stays valid."
+    )
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(DEV_PSEUDONYM_KEY),
+        description="Key of the keyed pseudonyms of identifiers (audit lookups, cache keys, rate limits).",
+    )
+    token_key: SecretStr = Field(default=SecretStr(DEV_TOKEN_KEY), description="Signs prefill tokens.")
+    audit_signing_seed: SecretStr = Field(
+        default=SecretStr(DEV_AUDIT_SEED), description="Seed of the Ed25519 key signing audit checkpoints."
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000, gt=0, description="Sign a checkpoint each time the audit log grows by this many."
+    )
+    audit_checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, description="Also sign a checkpoint this often when the log has grown."
+    )
+    data_encryption_key: SecretStr = Field(
+        default=SecretStr(DEV_DATA_KEY), description="AES-256-GCM key (64 hex) for personal values at rest."
+    )
+    environment: Environment = Field(
+        default=Environment.development,
+        description="production refuses development or placeholder secrets and the simulated sources.",
+    )
+    client_key_pepper: SecretStr = Field(
+        default=SecretStr(DEV_CLIENT_KEY_PEPPER),
+        description="HMAC key under which client keys are stored (kept out of the database).",
+    )
+    dev_seed: str = Field(
+        default="prefill development clients",
+        description="Simulated mode only: derives the demo clients' keys (`prefill dev credentials`).",
+    )
+    assertion_issuer: str = Field(
+        default="", description="`iss` of applicant assertions; the simulated identity platform's when unset."
+    )
+    assertion_audience: str = Field(default="prefill-service", description="`aud` applicant assertions name.")
+    assertion_keys: str = Field(
+        default="",
+        description="Identity platform's public keys (JWKS JSON, PEM or a file); simulator's when unset.",
+    )
+    assertion_max_age_s: int = Field(
+        default=900, gt=0, le=86400, description="Oldest applicant assertion accepted (from its `iat`)."
+    )
+    rate_limit_client_per_minute: int = Field(default=600, gt=0, description="Requests a minute per client.")
+    rate_limit_subject_per_minute: int = Field(
+        default=30, gt=0, description="Requests a minute concerning one applicant."
     )
     catalog_dir: Path | None = Field(
         default=None, description="Directory of theme catalogues; the packaged one when unset."
@@ -68,6 +180,25 @@ class Settings(BaseSettings):
             raise UnknownSettingError(f"unknown setting(s): {', '.join(unknown)}")
         return data
 
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        """Production never starts on development secrets, placeholders or the simulator."""
+        if self.environment is not Environment.production:
+            return self
+        problems = []
+        if self.sources_mode is SourcesMode.simulated:
+            problems.append("sources_mode must be configured (not simulated)")
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and _is_placeholder(value.get_secret_value()):
+                problems.append(f"{name} is a development or placeholder value")
+        for name in ("assertion_issuer", "assertion_keys"):
+            if not getattr(self, name).strip():
+                problems.append(f"{name} must be set")
+        if problems:
+            raise ValueError("production configuration refused: " + "; ".join(problems))
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -77,6 +208,16 @@ class Settings(BaseSettings):
     @property
     def simulated(self) -> bool:
         return self.sources_mode is SourcesMode.simulated
+
+
+def _is_placeholder(secret: str) -> bool:
+    lowered = secret.strip().lower()
+    return (
+        secret in DEV_SECRETS
+        or len(lowered) < MIN_SECRET_CHARS
+        or len(set(lowered)) <= 2
+        or any(mark in lowered for mark in _PLACEHOLDER_MARKS)
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

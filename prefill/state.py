@@ -6,8 +6,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from audit.service import AuditLog
+from prefill.applications.runtime import Applications
+from prefill.auth.runtime import AuthServices
 from prefill.catalog.service import CatalogueStore
+from prefill.checkpoints import CheckpointScheduler
+from prefill.metrics import PrefillMetrics
+from prefill.prefilling.service import PrefillService
+from prefill.registry.runtime import RegistryServices
+from prefill.runtime import Runtime
 from prefill.settings import Settings
+from prefill.tokens import PrefillTokenSigner
 
 
 @dataclass
@@ -15,3 +24,12 @@ class AppState:
     settings: Settings
     engine: Engine
     catalogues: CatalogueStore
+    audit_log: AuditLog
+    runtime: Runtime
+    signer: PrefillTokenSigner
+    prefill: PrefillService
+    auth: AuthServices
+    metrics: PrefillMetrics
+    applications: Applications
+    registry: RegistryServices
+    checkpoints: CheckpointScheduler

@@ -19,6 +19,7 @@ from certificates.lookup import LookupStatus, UseContext
 from certificates.service import CertificateCheck, check_certificate
 from connectors.base import Source, SourceResult
 from connectors.clock import Clock
+from prefill.auth.policy import Principal
 from prefill.catalog.loader import ASSERTION, Catalogue
 from prefill.catalog.service import CatalogueStore
 from prefill.errors import ServiceError
@@ -64,6 +65,20 @@ class PrefillCaller:
 
     requester: Requester
     case_number: str | None = None
+
+
+def requester_of(principal: Principal) -> Requester:
+    """The audit's view of an authenticated caller."""
+    return Requester(
+        client_id=principal.client_id,
+        role=principal.role.value,
+        department=principal.department,
+        operator_id=principal.operator_id,
+    )
+
+
+def caller_from(principal: Principal) -> PrefillCaller:
+    return PrefillCaller(requester=requester_of(principal), case_number=principal.case_number)
 
 
 def resolve_matters(catalogue: Catalogue, requested: list[str] | None) -> list[str]:
@@ -217,9 +232,7 @@ class PrefillService:
         try:
             gathered = await asyncio.gather(
                 *(
-                    sources[source].fetch(
-                        id_number, codes, deadline=deadline, request_id=context.request_id
-                    )
+                    sources[source].fetch(id_number, codes, deadline=deadline, request_id=context.request_id)
                     for source, codes in reads.items()
                 ),
                 *(

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from audit.errors import InvalidCursorError
-from audit.schemas import AccessLogEntry, AuditFilters, AuditRecordView, Outcome, Page, Requester, Subject
+from audit.schemas import AccessLogEntry, AuditFilters, AuditRecordView, Outcome, Page, Subject
 from connectors.errors import InvalidIdNumber
 from connectors.idnumber import validate_id_number
 from prefill.auth.policy import ApplicantDep, Principal, require
 from prefill.deps import StateDep
 from prefill.errors import BadRequestError, ValidationFailedError
 from prefill.middleware import request_id_var
+from prefill.prefilling.service import requester_of
 
 router = APIRouter(tags=["audit"])
 
@@ -29,15 +30,6 @@ class InvalidCursorProblem(BadRequestError):
 
 class InvalidIdNumberProblem(ValidationFailedError):
     code, title = "invalid_id_number", "Invalid ID number"
-
-
-def actor_of(principal: Principal) -> Requester:
-    return Requester(
-        client_id=principal.client_id,
-        role=principal.role.value,
-        department=principal.department,
-        operator_id=principal.operator_id,
-    )
 
 
 @router.get("/v1/audit/events", summary="Search the audit log (masked values only; the search is audited)")
@@ -81,7 +73,11 @@ async def list_events(
         raise ValidationFailedError(str(exc).splitlines()[0]) from None
     try:
         return await state.audit_log.query(
-            filters, actor=actor_of(principal), cursor=cursor, limit=limit, request_id=request_id_var.get()
+            filters,
+            actor=requester_of(principal),
+            cursor=cursor,
+            limit=limit,
+            request_id=request_id_var.get(),
         )
     except InvalidCursorError:
         raise InvalidCursorProblem("the cursor is not one this service issued", field="cursor") from None
@@ -103,7 +99,7 @@ async def export(
     state: StateDep, principal: Annotated[Principal, Depends(require("audit.read"))]
 ) -> StreamingResponse:
     lines: AsyncIterator[str] = state.audit_log.iter_export(
-        actor=actor_of(principal), request_id=request_id_var.get()
+        actor=requester_of(principal), request_id=request_id_var.get()
     )
     return StreamingResponse(
         lines,
@@ -125,7 +121,7 @@ async def my_access_log(
     try:
         return await state.audit_log.access_log_for(
             subject,
-            actor=actor_of(applicant.principal),
+            actor=requester_of(applicant.principal),
             cursor=cursor,
             limit=limit,
             request_id=request_id_var.get(),

@@ -178,7 +178,7 @@ def retire_waiver(rule_id: str, principal: PrincipalDep, registry: RegistryDep) 
 @router.get("/events", summary="The registry's admin audit trail: who changed what, when, from which state")
 def list_events(
     registry: RegistryDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Events after this id")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AdminEventList:
     return registry.events(after=after, limit=limit)

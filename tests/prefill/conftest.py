@@ -25,7 +25,10 @@ def catalogue_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "var")
+    # Port 0: the in-process simulator takes any free loopback port, so runs never collide.
+    return Settings(
+        database_url=database_url, data_dir=tmp_path / "var", simulator_port=0, prefill_deadline_s=1.0
+    )
 
 
 @pytest.fixture

@@ -17,8 +17,10 @@ from prefill.cli import main
 def audited_database(client, auth_headers, settings):
     """A database holding the audit records of two prefills, the service stopped."""
     for persona in ("complete", "source-down"):
-        headers = {**auth_headers("frontend"),
-                   "X-Applicant-Assertion": issue_assertion(SimulatorConfig(), persona_by_name(persona).id_number)}
+        headers = {
+            **auth_headers("frontend"),
+            "X-Applicant-Assertion": issue_assertion(SimulatorConfig(), persona_by_name(persona).id_number),
+        }
         assert client.post("/v1/prefill", json={}, headers=headers).status_code == 200
     return settings.resolved_database_url
 
@@ -58,14 +60,18 @@ def test_export_verifies_offline_with_only_the_public_key(audited_database, caps
     bundle = tmp_path / "bundle.jsonl"
     assert main(["audit", "export", "--database-url", audited_database, "-o", str(bundle)]) == 0
     _, public_key = run(capsys, "audit", "public-key")
-    code, out = run(capsys, "audit", "verify-bundle", str(bundle), "--public-key", public_key.strip(), "--json")
+    code, out = run(
+        capsys, "audit", "verify-bundle", str(bundle), "--public-key", public_key.strip(), "--json"
+    )
     assert code == 0 and json.loads(out)["ok"] is True
 
     lines = bundle.read_text(encoding="utf-8").splitlines()
     record = next(i for i, line in enumerate(lines) if '"type":"record"' in line and '"seq":2,' in line)
     lines[record] = lines[record].replace('"outcome":"ok"', '"outcome":"timeout"')
     bundle.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, out = run(capsys, "audit", "verify-bundle", str(bundle), "--public-key", public_key.strip(), "--json")
+    code, out = run(
+        capsys, "audit", "verify-bundle", str(bundle), "--public-key", public_key.strip(), "--json"
+    )
     assert code == 1 and json.loads(out)["first_bad_seq"] == 2
 
 

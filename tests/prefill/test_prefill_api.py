@@ -11,8 +11,17 @@ from connectors.simulator.config import SimulatorConfig
 from connectors.simulator.identity import issue_assertion
 from connectors.simulator.personas import persona_by_name
 
-PLAN_NINE = ["name", "gender", "mobile", "id_number", "birth_date", "insured_city", "insured_employer",
-             "pension_insured_date", "medical_insured_date"]
+PLAN_NINE = [
+    "name",
+    "gender",
+    "mobile",
+    "id_number",
+    "birth_date",
+    "insured_city",
+    "insured_employer",
+    "pension_insured_date",
+    "medical_insured_date",
+]
 
 
 @pytest.fixture
@@ -47,13 +56,17 @@ def test_complete_persona(prefill):
         assert by_code[code]["value"]
     assert by_code["id_number"]["value"] == persona_by_name("complete").id_number
     assert by_code["name"]["source"] == "psb_identity" and by_code["name"]["department"] == "psb"
-    assert by_code["gender"]["type"] == "code" and {"code": "1", "label": "男性"} in by_code["gender"]["options"]
+    assert (
+        by_code["gender"]["type"] == "code" and {"code": "1", "label": "男性"} in by_code["gender"]["options"]
+    )
     assert body["summary"]["materials_before"] == 19
     assert body["summary"]["materials_required"] == 5
     waived = {code for code, m in materials(response).items() if m["status"] == "waived"}
     assert waived == {"resident_id_card", "household_register"}
     assert materials(response)["resident_id_card"]["evidence"]["identifier"].startswith("1.2.156.3005.2.")
-    assert body["summary"]["fields_to_fill"] == [f["status"] != "verified" for f in body["fields"]].count(True)
+    assert body["summary"]["fields_to_fill"] == [f["status"] != "verified" for f in body["fields"]].count(
+        True
+    )
     assert body["prefill_token"] and body["expires_at"]
     # The token binds the locked values without carrying them.
     claims = jwt.decode(body["prefill_token"], options={"verify_signature": False})
@@ -69,8 +82,10 @@ def test_certificate_revoked_requires_the_household_register_with_the_reason(pre
     assert response.json()["summary"]["materials_required"] == 6
 
 
-@pytest.mark.parametrize(("persona", "material"), [("certificate-expired", "resident_id_card"),
-                                                   ("certificate-bad-signature", "household_register")])
+@pytest.mark.parametrize(
+    ("persona", "material"),
+    [("certificate-expired", "resident_id_card"), ("certificate-bad-signature", "household_register")],
+)
 def test_unverifiable_certificates_waive_nothing(prefill, persona, material):
     decision = materials(prefill(persona))[material]
     assert decision["status"] == "required" and decision["notice"]
@@ -138,8 +153,16 @@ def test_every_read_is_audited_with_masked_subject(prefill, client):
             text("SELECT source_name AS source, outcome, subject_display, action FROM audit_records")
         ).all()
     reads = {row.source: row for row in rows}
-    assert {"psb_identity", "psb_household", "hrss_employment", "hrss_pension", "medical_insurance",
-            "tax_contribution", "talent_dossier", "ecert_library"} <= set(reads)
+    assert {
+        "psb_identity",
+        "psb_household",
+        "hrss_employment",
+        "hrss_pension",
+        "medical_insurance",
+        "tax_contribution",
+        "talent_dossier",
+        "ecert_library",
+    } <= set(reads)
     assert all(row.subject_display and id_number not in row.subject_display for row in rows)
     assert reads["psb_identity"].outcome == "ok"
     assert {row.action for row in rows} >= {"source_read", "certificate_lookup"}
@@ -149,8 +172,12 @@ def test_a_second_prefill_discloses_from_cache_and_says_so(prefill, client):
     prefill("complete")
     prefill("complete")
     with client.app.state.prefill.engine.connect() as connection:
-        actions = [row[0] for row in connection.execute(
-            text("SELECT action FROM audit_records WHERE source_name = 'psb_identity' ORDER BY seq"))]
+        actions = [
+            row[0]
+            for row in connection.execute(
+                text("SELECT action FROM audit_records WHERE source_name = 'psb_identity' ORDER BY seq")
+            )
+        ]
     assert actions == ["source_read", "cache_disclosure"]
 
 
@@ -174,9 +201,15 @@ def test_bad_requests_are_problems(prefill, body, code):
 def test_window_staff_need_operator_and_case(prefill, client):
     refused = prefill("complete", role="window")
     assert refused.status_code in (400, 422) and refused.json()["code"] == "window_context_required"
-    accepted = prefill("complete", role="window", extra={"X-Operator-ID": "op-007", "X-Case-Number": "CASE-2026-1"})
+    accepted = prefill(
+        "complete", role="window", extra={"X-Operator-ID": "op-007", "X-Case-Number": "CASE-2026-1"}
+    )
     assert accepted.status_code == 200
     with client.app.state.prefill.engine.connect() as connection:
-        row = connection.execute(text(
-            "SELECT requester_operator_id, purpose_case_id FROM audit_records WHERE source_name = 'psb_identity'")).first()
+        row = connection.execute(
+            text(
+                "SELECT requester_operator_id, purpose_case_id FROM audit_records"
+                " WHERE source_name = 'psb_identity'"
+            )
+        ).first()
     assert tuple(row) == ("op-007", "CASE-2026-1")

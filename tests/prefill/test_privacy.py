@@ -29,8 +29,10 @@ def every_stored_text(engine: sa.Engine) -> str:
 def test_no_persona_value_reaches_the_database(client, auth_headers):
     personas = list(PERSONAS.values())
     for persona in personas:
-        headers = {**auth_headers("frontend"), "X-Applicant-Assertion": issue_assertion(SimulatorConfig(),
-                                                                                         persona.id_number)}
+        headers = {
+            **auth_headers("frontend"),
+            "X-Applicant-Assertion": issue_assertion(SimulatorConfig(), persona.id_number),
+        }
         assert client.post("/v1/prefill", json={}, headers=headers).status_code == 200
     stored = every_stored_text(client.app.state.prefill.engine)
     for persona in personas:
