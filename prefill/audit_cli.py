@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from audit.bundle import verify_bundle
 from audit.chain import load_public_key, public_key_bytes
-from audit.schemas import Requester
+from audit.schemas import Requester, VerifyResult
 from audit.service import AuditLog
 from audit.store import AuditStore
 from prefill import db
@@ -42,20 +42,24 @@ def _engine_with_audit_log(database_url: str | None) -> Engine:
     return engine
 
 
+def report(result: VerifyResult, what: str, *, as_json: bool) -> int:
+    """Print a verification result; exit status 0 when intact, 1 naming the first bad record."""
+    if as_json:
+        print(json.dumps(result.summary()))
+    elif result.ok:
+        print(f"{what} intact: {result.records} records, {result.checkpoints} checkpoints")
+    else:
+        print(f"{what} FAILED at seq {result.first_bad_seq}: {result.reason}")
+    return 0 if result.ok else 1
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     engine = _engine_with_audit_log(args.database_url)
     try:
         result = AuditStore(engine, public_keys=[_signing_key(args).public_key()]).verify()
     finally:
         engine.dispose()
-    summary = result.summary()
-    if args.json:
-        print(json.dumps(summary))
-    elif result.ok:
-        print(f"audit log intact: {result.records} records, {result.checkpoints} checkpoints")
-    else:
-        print(f"audit log FAILED at seq {result.first_bad_seq}: {result.reason}")
-    return 0 if result.ok else 1
+    return report(result, "audit log", as_json=args.json)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -90,14 +94,7 @@ def cmd_verify_bundle(args: argparse.Namespace) -> int:
     public_key = load_public_key(args.public_key)
     with Path(args.bundle).open(encoding="utf-8") as lines:
         result = verify_bundle(lines, public_key)
-    summary = result.summary()
-    if args.json:
-        print(json.dumps(summary))
-    elif result.ok:
-        print(f"bundle intact: {result.records} records, {result.checkpoints} checkpoints")
-    else:
-        print(f"bundle FAILED at seq {result.first_bad_seq}: {result.reason}")
-    return 0 if result.ok else 1
+    return report(result, "bundle", as_json=args.json)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -67,6 +67,17 @@ class PrefillCaller:
     case_number: str | None = None
 
 
+def library_failure(certificate_type: str, reason_code: str, reason: str) -> CertificateEvidence:
+    """Evidence that could not be had because the library could not be asked: a sharing failure."""
+    return CertificateEvidence(
+        certificate_type=certificate_type,
+        verified=False,
+        reason_code=reason_code,
+        reason=reason,
+        lookup_failed=True,
+    )
+
+
 def requester_of(principal: Principal) -> Requester:
     """The audit's view of an authenticated caller."""
     return Requester(
@@ -284,21 +295,13 @@ class PrefillService:
                 self._check(certificate_type, id_number, use, context.request_id), timeout=remaining
             )
         except TimeoutError:
-            return CertificateEvidence(
-                certificate_type=certificate_type,
-                verified=False,
-                reason_code="timeout",
-                reason="电子证照库响应超时 / certificate library timed out",
-                lookup_failed=True,
+            return library_failure(
+                certificate_type, "timeout", "电子证照库响应超时 / certificate library timed out"
             )
         except Exception as exc:  # the library's keys could not be had: a sharing failure
             log.warning("certificate check failed", extra={"error_type": type(exc).__name__})
-            return CertificateEvidence(
-                certificate_type=certificate_type,
-                verified=False,
-                reason_code="unavailable",
-                reason="电子证照库暂不可用 / certificate library unavailable",
-                lookup_failed=True,
+            return library_failure(
+                certificate_type, "unavailable", "电子证照库暂不可用 / certificate library unavailable"
             )
         verified = check.verified
         if verified is not None:

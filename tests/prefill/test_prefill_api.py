@@ -7,7 +7,7 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from connectors.simulator.config import SimulatorConfig
+from connectors.simulator.config import Fault, SimulatorConfig
 from connectors.simulator.identity import issue_assertion
 from connectors.simulator.personas import persona_by_name
 
@@ -213,3 +213,15 @@ def test_window_staff_need_operator_and_case(prefill, client):
             )
         ).first()
     assert tuple(row) == ("op-007", "CASE-2026-1")
+
+
+def test_certificate_library_down_means_paper_with_a_notice(prefill, client):
+    simulator = client.app.state.prefill.runtime.simulator
+    simulator.app.state.simulator.faults["ecert_library"] = Fault(down=True)
+    response = prefill("complete")
+    assert response.status_code == 200
+    for code in ("resident_id_card", "household_register"):
+        decision = materials(response)[code]
+        assert decision["status"] == "required"
+        assert "暂不可用" in decision["reason"] and "窗口工作人员" in decision["notice"]
+    assert fields(response)["name"]["status"] == "verified"  # the sources still answered
