@@ -25,7 +25,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check prefill connectors certificates masking audit
 	$(BIN)/mypy prefill connectors certificates masking audit
 
+# The load generator is wrk (Debian's package); installed on first use where apt-get is available.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
+		|| { echo "install wrk (apt-get install wrk) to run the benchmark"; exit 1; }
 	$(BIN)/python -m bench
 
 clean:
