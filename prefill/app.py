@@ -89,7 +89,7 @@ async def build_state(settings: Settings) -> AppState:
         prefill=prefill_service,
         auth=build_auth(settings, engine, catalogue_departments(catalogues)),
         metrics=prefill_metrics,
-        applications=build_applications(settings, engine, catalogues, signer, runtime),
+        applications=build_applications(settings, engine, registry.effective.catalogue_for, signer, runtime),
         registry=registry,
         checkpoints=CheckpointScheduler(audit_log, settings.audit_checkpoint_interval_s),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -9,7 +10,7 @@ from sqlalchemy.engine import Engine
 from prefill.applications.crypto import ValueCipher
 from prefill.applications.outbox import AcceptanceEndpoint, DeliveryWorker
 from prefill.applications.service import ApplicationService
-from prefill.catalog.service import CatalogueStore
+from prefill.catalog.loader import Catalogue
 from prefill.runtime import Runtime
 from prefill.settings import Settings
 from prefill.tokens import PrefillTokenSigner
@@ -43,7 +44,7 @@ def acceptance_base_url(settings: Settings, runtime: Runtime) -> str:
 def build_applications(
     settings: Settings,
     engine: Engine,
-    catalogues: CatalogueStore,
+    catalogue_for: Callable[[str], Catalogue],
     signer: PrefillTokenSigner,
     runtime: Runtime,
 ) -> Applications:
@@ -54,5 +55,5 @@ def build_applications(
         secret=settings.acceptance_secret.get_secret_value(),
     )
     worker = DeliveryWorker(engine, runtime.http, endpoint, cipher)
-    service = ApplicationService(engine, catalogues, signer, cipher, on_submitted=worker.notify)
+    service = ApplicationService(engine, catalogue_for, signer, cipher, on_submitted=worker.notify)
     return Applications(service=service, worker=worker)

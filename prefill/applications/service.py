@@ -33,7 +33,7 @@ from prefill.applications.models import ApplicationRow, DeliveryRow
 from prefill.applications.schemas import ApplicationStatus, ApplicationView, FormDelivery
 from prefill.applications.splitting import DepartmentForm, split
 from prefill.applications.validation import validate_values
-from prefill.catalog.service import CatalogueStore
+from prefill.catalog.loader import Catalogue
 from prefill.tokens import PrefillClaims, PrefillTokenError, PrefillTokenSigner
 
 __all__ = [
@@ -107,7 +107,7 @@ class ApplicationService:
     def __init__(
         self,
         engine: Engine,
-        catalogues: CatalogueStore,
+        catalogue_for: Callable[[str], Catalogue],
         signer: PrefillTokenSigner,
         cipher: ValueCipher,
         *,
@@ -115,7 +115,8 @@ class ApplicationService:
         on_submitted: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
-        self.catalogues = catalogues
+        # The effective catalogue (with the shared-field registry's rules), as the prefill saw it.
+        self.catalogue_for = catalogue_for
         self.signer = signer
         self.cipher = cipher
         self.clock = clock
@@ -135,7 +136,7 @@ class ApplicationService:
     ) -> SubmitResult:
         now = self.clock()
         claims = self._verify(token, now)
-        catalogue = self.catalogues.get(claims.theme)
+        catalogue = self.catalogue_for(claims.theme)
         matters = list(claims.matters)
         if not matters or any(m not in catalogue.matters for m in matters):
             raise PrefillTokenInvalidError("the prefill token names matters this theme does not have")
@@ -230,7 +231,7 @@ class ApplicationService:
             return cast(dict[str, str], self.cipher.decrypt_json(row.values_blob, row.id))
 
     def _view(self, session: Session, row: ApplicationRow) -> ApplicationView:
-        catalogue = self.catalogues.get(row.theme)
+        catalogue = self.catalogue_for(row.theme)
         names = {form.code: form.name for form in catalogue.forms.original}
         deliveries = session.scalars(
             select(DeliveryRow).where(DeliveryRow.application_id == row.id)  # type: ignore[arg-type]

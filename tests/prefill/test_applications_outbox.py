@@ -111,7 +111,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def service(engine: Engine, clock: Clock) -> ApplicationService:
-    return ApplicationService(engine, CatalogueStore.load(), SIGNER, CIPHER, clock=clock)
+    return ApplicationService(engine, CatalogueStore.load().get, SIGNER, CIPHER, clock=clock)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def signer() -> PrefillTokenSigner:
 @pytest.fixture
 def service(engine: Engine, signer: PrefillTokenSigner, clock: Clock) -> ApplicationService:
     return ApplicationService(
-        engine, CatalogueStore.load(), signer, ValueCipher.from_hex("33" * 32), clock=clock
+        engine, CatalogueStore.load().get, signer, ValueCipher.from_hex("33" * 32), clock=clock
     )
 
 

@@ -4,6 +4,8 @@ the in-process simulator, without a restart."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from connectors.simulator.config import SimulatorConfig
@@ -330,3 +332,37 @@ def test_a_waiver_rule_waives_a_material_at_the_next_prefill(client, auth_header
     api("post", f"/waivers/{rule.json()['id']}/retire", "admin")
     again = by_code(prefill(client, auth_headers, "certificate-revoked")["materials"])["household_register"]
     assert again["status"] == "required"
+
+
+def test_a_mapping_into_an_original_form_reaches_the_split_submission(client, auth_headers, api):
+    """拆分还原 follows the registry: the mapped original-form field is delivered with the value."""
+    register(api)
+    mapping = {**MAPPING, "original_form": "sscard_application_form", "original_field": "现居住地址"}
+    assert api("post", "/mappings", "admin", json=mapping).status_code == 201
+    go_live(api)
+    prefilled = prefill(client, auth_headers)
+    values = {f["code"]: f["value"] for f in prefilled["fields"] if f["value"] is not None}
+    values.update(
+        mailing_address="湖北省武汉市江汉区测试路1号",
+        employment_form="3",
+        employment_start_date="2026-11-01",
+        card_delivery="1",
+    )
+    submitted = client.post(
+        "/v1/applications",
+        json={"prefill_token": prefilled["prefill_token"], "values": values},
+        headers=auth_headers("frontend"),
+    )
+    assert submitted.status_code == 201, submitted.text
+
+    application = submitted.json()["id"]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        status = client.get(f"/v1/applications/{application}", headers=auth_headers("frontend")).json()
+        if status["status"] == "delivered":
+            break
+        time.sleep(0.02)
+    assert status["status"] == "delivered"
+    received = client.app.state.prefill.runtime.simulator.app.state.simulator.received.values()
+    sscard = next(item["body"] for item in received if item["body"]["form"] == "sscard_application_form")
+    assert sscard["fields"]["现居住地址"] == values["residence_address"]
