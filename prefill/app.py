@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from audit.service import AuditLog
+from certificates.catalog import load_certificate_types
+from certificates.waivers import load_waivers
 from connectors.clock import SystemClock
 from prefill import db
 from prefill.applications.runtime import build_applications
@@ -51,10 +53,30 @@ def check_sources_cover_catalogues(catalogues: CatalogueStore, runtime: Runtime)
                 )
 
 
+def check_certificates_known(catalogues: CatalogueStore) -> None:
+    """The catalogue waives materials on certificate types the certificates package can look up, and on
+    the same terms as its own waiver data: two statements of one rule may not drift apart."""
+    types, waivers = load_certificate_types(), load_waivers()
+    for theme in catalogues.themes:
+        catalogue = catalogues.get(theme)
+        for material in catalogue.materials.values():
+            for waiver in material.waivable_by:
+                if waiver.certificate is None:
+                    continue
+                if waiver.certificate not in types:
+                    raise ValueError(f"catalogue {theme}: unknown certificate type {waiver.certificate!r}")
+                if material.code not in waivers.materials_for(waiver.certificate):
+                    raise ValueError(
+                        f"catalogue {theme}: {material.code!r} waivable by {waiver.certificate!r}, "
+                        "which certificates/data/waivers.yaml does not allow"
+                    )
+
+
 async def build_state(settings: Settings) -> AppState:
     """Everything long-lived: checked catalogues, a migrated database, the audit log, the outbound
     runtime. Raises when any of them is broken, so that a broken service does not start."""
     catalogues = CatalogueStore.load(settings.catalog_dir)
+    check_certificates_known(catalogues)
     url = settings.resolved_database_url
     db.upgrade(url)
     engine = db.make_engine(url)

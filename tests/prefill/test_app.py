@@ -128,3 +128,21 @@ def test_a_broken_catalogue_stops_start_up(catalogue_copy, tmp_path, database_ur
             raise AssertionError("start-up should have failed")
     except ValueError as exc:
         assert "matters.yaml, entry 'x'" in str(exc)
+
+
+def test_a_catalogue_waiver_the_certificates_package_does_not_allow_stops_start_up(
+    catalogue_copy, tmp_path, database_url
+):
+    import yaml
+
+    path = catalogue_copy / "flexible-employment" / "materials.yaml"
+    materials = yaml.safe_load(path.read_text(encoding="utf-8"))
+    photo = next(m for m in materials if m["code"] == "recent_photo")
+    photo["waivable_by"] = [{"certificate": "id_card"}]
+    path.write_text(yaml.safe_dump(materials, allow_unicode=True), encoding="utf-8")
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path, catalog_dir=catalogue_copy))
+    try:
+        with TestClient(app):
+            raise AssertionError("start-up should have failed")
+    except ValueError as exc:
+        assert "'recent_photo' waivable by 'id_card'" in str(exc)
