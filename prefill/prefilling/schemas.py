@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from prefill.mapping import FieldStatus, MaterialStatus
+from prefill.mapping import FieldStatus, FilledField, MaterialDecision, MaterialStatus, Notice, Summary
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
 
@@ -78,3 +79,31 @@ class PrefillResponse(BaseModel):
     notices: list[NoticeOut]
     prefill_token: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PrefillResult:
+    """A prefill's answer as the service built it, from its own typed objects: the same fields, in the
+    same order, as ``PrefillResponse`` (which documents it in the OpenAPI schema).
+
+    Serialised by ``prefill_json`` straight from these dataclasses: validating them into the pydantic
+    model first (and FastAPI validating the model again) cost CPU on every prefill for values that
+    cannot be wrong. ``tests/prefill/test_prefill_response.py`` pins the two to the same bytes."""
+
+    prefill_id: str
+    theme: str
+    matters: list[str]
+    fields: list[FilledField]
+    materials: list[MaterialDecision]
+    summary: Summary
+    notices: list[Notice]
+    prefill_token: str
+    expires_at: datetime
+
+
+_RESULT = TypeAdapter(PrefillResult)
+
+
+def prefill_json(result: PrefillResult) -> bytes:
+    """The JSON body of ``POST /v1/prefill``: what FastAPI would send for ``PrefillResponse``."""
+    return _RESULT.dump_json(result)

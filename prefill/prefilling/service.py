@@ -30,7 +30,7 @@ from prefill.prefilling.audit_events import (
     current_read_context,
     source_read_event,
 )
-from prefill.prefilling.schemas import PrefillRequest, PrefillResponse
+from prefill.prefilling.schemas import PrefillRequest, PrefillResult
 from prefill.runtime import Runtime
 from prefill.tokens import PrefillTokenSigner
 
@@ -158,7 +158,7 @@ class PrefillService:
 
     async def prefill(
         self, request: PrefillRequest, caller: PrefillCaller, subject_id_number: str, request_id: str | None
-    ) -> PrefillResponse:
+    ) -> PrefillResult:
         started = time.perf_counter()
         result = "error"
         try:
@@ -175,7 +175,7 @@ class PrefillService:
 
     async def _prefill(
         self, request: PrefillRequest, caller: PrefillCaller, subject_id_number: str, request_id: str | None
-    ) -> PrefillResponse:
+    ) -> PrefillResult:
         catalogue = self._catalogue_for(request.theme)
         matters = resolve_matters(catalogue, request.matters)
         prefill_id = uuid.uuid4().hex
@@ -215,21 +215,18 @@ class PrefillService:
             locked_values=outcome.locked_values,
             now=now,
         )
-        # Read the outcome's dataclasses by attribute: ``asdict`` deep-copies every field's code options
-        # and cost ~2.5 ms of CPU a prefill (bench/, README "Performance"); this reads them in ~0.2 ms.
-        return PrefillResponse.model_validate(
-            {
-                "prefill_id": prefill_id,
-                "theme": catalogue.theme.code,
-                "matters": matters,
-                "fields": outcome.fields,
-                "materials": outcome.materials,
-                "summary": outcome.summary,
-                "notices": outcome.notices,
-                "prefill_token": token,
-                "expires_at": datetime.fromtimestamp(expires, UTC),
-            },
-            from_attributes=True,
+        # The outcome's own dataclasses, serialised as they are (prefill_json): no pydantic validation
+        # of values that come from our typed objects, and no ``asdict`` deep copies (bench/, README).
+        return PrefillResult(
+            prefill_id=prefill_id,
+            theme=catalogue.theme.code,
+            matters=matters,
+            fields=outcome.fields,
+            materials=outcome.materials,
+            summary=outcome.summary,
+            notices=outcome.notices,
+            prefill_token=token,
+            expires_at=datetime.fromtimestamp(expires, UTC),
         )
 
     async def _read_everything(
