@@ -14,8 +14,9 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -106,6 +107,68 @@ def _hash_sorted(prev_hash: str, sorted_document: dict[str, Any]) -> str:
     """``record_hash`` for a document from ``record_document`` (keys already in sorted order)."""
     payload = _ORDERED_ENCODER.encode(sorted_document).encode("utf-8")
     return hashlib.sha256(bytes.fromhex(prev_hash) + payload).hexdigest()
+
+
+# --- the fast path for rows from the database --------------------------------------------------
+#
+# A raw row is a tuple: the columns of ``_SORTED_COLUMNS`` in that order, then ``prev_hash`` and
+# ``hash``, as the driver returns them (list columns as their stored JSON text). ``row_payload``
+# builds the same bytes as ``canonical_json(record_document(row))`` without a dict or a JSON
+# encoder: keys are fixed text, strings go through the encoder's own C escaping function, ints
+# through ``int.__repr__`` (both raise TypeError on any other type, which sends the row to the
+# exact path), and the list columns are spliced as stored. A row the fast path accepts is one
+# the exact path accepts too: every key is preceded by a structural ``,"`` that cannot occur
+# inside an escaped string or a list of strings, so bytes that hash to the stored hash pin
+# every spliced value to the canonical text of the original. Anything else (a stored list not
+# in canonical form, an odd type, a hash mismatch) is decided by ``ChainVerifier.add_record``.
+
+ROW_COLUMNS = (*_SORTED_COLUMNS, "prev_hash", "hash")
+_SEQ, _PREV, _HASH = ROW_COLUMNS.index("seq"), len(_SORTED_COLUMNS), len(_SORTED_COLUMNS) + 1
+_TIME = ROW_COLUMNS.index("time")
+_ROW_TEMPLATE = "{" + ",".join(f"{_ENCODER.encode(name)}:%s" for name in _SORTED_COLUMNS) + "}"
+_BOOL_TEXT = {False: "false", True: "true"}  # 0 and 1 (SQLite) hash like False and True
+_esc = encode_basestring  # the function json's C encoder uses when ensure_ascii is off
+_int = int.__repr__
+_str = str.__str__
+assert _SORTED_COLUMNS == (  # the order row_payload below is written in
+    "action", "fields", "latency_ms", "outcome", "purpose_application_id", "purpose_case_id",
+    "purpose_legal_basis", "purpose_matters", "purpose_theme", "reason", "request_id",
+    "requester_client_id", "requester_department", "requester_operator_id", "requester_role",
+    "restricted", "seq", "source_department", "source_name", "source_service", "subject_display",
+    "subject_key", "time",
+)  # fmt: skip
+
+
+def row_payload(r: Sequence[Any], time_text: str) -> bytes:
+    """Canonical JSON of a raw row whose time is already in :func:`format_time` form."""
+    return (
+        _ROW_TEMPLATE
+        % (
+            _esc(r[0]),
+            _str(r[1]),
+            "null" if r[2] is None else _int(r[2]),
+            _esc(r[3]),
+            "null" if r[4] is None else _esc(r[4]),
+            "null" if r[5] is None else _esc(r[5]),
+            "null" if r[6] is None else _esc(r[6]),
+            _str(r[7]),
+            "null" if r[8] is None else _esc(r[8]),
+            "null" if r[9] is None else _esc(r[9]),
+            "null" if r[10] is None else _esc(r[10]),
+            _esc(r[11]),
+            "null" if r[12] is None else _esc(r[12]),
+            "null" if r[13] is None else _esc(r[13]),
+            _esc(r[14]),
+            _BOOL_TEXT[r[15]],
+            _int(r[16]),
+            _esc(r[17]),
+            _esc(r[18]),
+            "null" if r[19] is None else _esc(r[19]),
+            "null" if r[20] is None else _esc(r[20]),
+            "null" if r[21] is None else _esc(r[21]),
+            _esc(time_text),
+        )
+    ).encode("utf-8")
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -258,6 +321,43 @@ class ChainVerifier:
             self._last_anchor = seq
         self._head_hash = row["hash"]
         self._expected_seq = seq + 1
+
+    def add_rows(
+        self,
+        rows: Iterable[Sequence[Any]],
+        time_text: Callable[[Any], str],
+        to_record: Callable[[Sequence[Any]], Mapping[str, Any]],
+    ) -> None:
+        """``add_record`` for raw rows (see ``ROW_COLUMNS``), with the fast path for intact records.
+
+        ``time_text`` turns the driver's time value into :func:`format_time` text (raising on
+        anything unexpected); ``to_record`` turns a raw row into the mapping ``add_record``
+        takes (as SQLAlchemy would). A record that is not plainly the next intact link, or
+        whose seq a checkpoint names, goes to ``add_record``, so results are the same.
+        """
+        sha256, fromhex = hashlib.sha256, bytes.fromhex
+        checkpoints = self._checkpoints
+        expected, head, records = self._expected_seq, self._head_hash, self._records
+        seq_i, prev_i, hash_i, time_i = _SEQ, _PREV, _HASH, _TIME
+        for row in rows:
+            if self._first_bad is None and row[seq_i] == expected and row[prev_i] == head:
+                try:
+                    payload = row_payload(row, time_text(row[time_i]))
+                except (TypeError, ValueError, KeyError, IndexError):
+                    payload = None
+                if (
+                    payload is not None
+                    and sha256(fromhex(head) + payload).hexdigest() == row[hash_i]
+                    and row[seq_i] not in checkpoints
+                ):
+                    head = row[hash_i]
+                    expected += 1
+                    records += 1
+                    continue
+            self._expected_seq, self._head_hash, self._records = expected, head, records
+            self.add_record(to_record(row))
+            expected, head, records = self._expected_seq, self._head_hash, self._records
+        self._expected_seq, self._head_hash, self._records = expected, head, records
 
     def check_head(self, head_seq: int, head_hash: str) -> None:
         """Compare the store's head row (a cache the sequencer keeps) once all records were fed."""
