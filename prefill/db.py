@@ -30,6 +30,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if "poolclass" not in kwargs:
+            # Keep a connection for each of FastAPI's 40 pool threads (the client-key lookup runs there):
+            # with SQLAlchemy's default 5 (+10 overflow, closed on return), 16 concurrent prefills made
+            # a new connection, and its pragmas, for about a third of the lookups (py-spy, bench/).
+            kwargs = {"pool_size": 40, "max_overflow": 10, **kwargs}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -41,6 +46,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
+    if "poolclass" not in kwargs:
+        # Fewer than SQLite (each is a server process), more than the default 5 that 16 concurrent
+        # prefills outgrew: overflow connections are closed on return and opened again.
+        kwargs = {"pool_size": 15, "max_overflow": 10, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
