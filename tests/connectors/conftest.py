@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 
 from connectors.simulator.app import create_simulator_app
 from connectors.simulator.config import SimulatorConfig, SimulatorState
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture
@@ -69,24 +66,8 @@ def simulator_server() -> Iterator[RunningSimulator]:
     """The real simulator app under uvicorn on a free 127.0.0.1 port, in a background thread."""
     config = SimulatorConfig(persona_latency_scale=0.2)  # slow-source: 5 s → 1 s
     app = create_simulator_app(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:  # pragma: no cover
-            raise RuntimeError("simulator did not start")
-        time.sleep(0.02)
-    try:
-        yield RunningSimulator(f"http://127.0.0.1:{port}", app.state.simulator)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    with serve_in_thread(app) as base_url:
+        yield RunningSimulator(base_url, app.state.simulator)
 
 
 @pytest.fixture

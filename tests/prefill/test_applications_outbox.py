@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.engine import Engine
 
 from connectors.simulator.app import create_simulator_app
@@ -37,6 +34,7 @@ from prefill.applications.outbox import AcceptanceEndpoint, Backoff, DeliveryWor
 from prefill.applications.service import ApplicationService
 from prefill.catalog.service import CatalogueStore
 from prefill.tokens import PrefillTokenSigner
+from tests.servers import serve_in_thread
 
 from .applications_data import LOCKED_FIELDS, THEME, VALID_VALUES, all_matters, values_for
 
@@ -68,23 +66,8 @@ class Simulator:
 def simulator_server() -> Iterator[Simulator]:
     """The real simulator app under uvicorn on a free 127.0.0.1 port, in a background thread."""
     app = create_simulator_app(SimulatorConfig())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:  # pragma: no cover
-            raise RuntimeError("simulator did not start")
-        time.sleep(0.02)
-    try:
-        yield Simulator(f"http://127.0.0.1:{port}", app.state.simulator)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    with serve_in_thread(app) as base_url:
+        yield Simulator(base_url, app.state.simulator)
 
 
 @pytest.fixture
