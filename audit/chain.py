@@ -139,6 +139,11 @@ assert _SORTED_COLUMNS == (  # the order row_payload below is written in
 )  # fmt: skip
 
 
+def _not_int(value: Any) -> str:
+    """A bool (an int subclass) in an integer column: JSON writes it otherwise; the exact path decides."""
+    raise TypeError(f"not an int: {type(value).__name__}")
+
+
 def row_payload(r: Sequence[Any], time_text: str) -> bytes:
     """Canonical JSON of a raw row whose time is already in :func:`format_time` form."""
     return (
@@ -146,7 +151,7 @@ def row_payload(r: Sequence[Any], time_text: str) -> bytes:
         % (
             _esc(r[0]),
             _str(r[1]),
-            "null" if r[2] is None else _int(r[2]),
+            "null" if r[2] is None else _int(r[2]) if r[2].__class__ is int else _not_int(r[2]),
             _esc(r[3]),
             "null" if r[4] is None else _esc(r[4]),
             "null" if r[5] is None else _esc(r[5]),
@@ -160,7 +165,7 @@ def row_payload(r: Sequence[Any], time_text: str) -> bytes:
             "null" if r[13] is None else _esc(r[13]),
             _esc(r[14]),
             _BOOL_TEXT[r[15]],
-            _int(r[16]),
+            _int(r[16]) if r[16].__class__ is int else _not_int(r[16]),
             _esc(r[17]),
             _esc(r[18]),
             "null" if r[19] is None else _esc(r[19]),
