@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +25,15 @@ from audit.chain import (
     record_hash,
     row_payload,
 )
-from audit.store import _sqlite_time_text, _utc_time_text
+from audit.models import create_tables, drop_tables, records_table
+from audit.store import (
+    _VERIFY_COPY_SQL,
+    AuditStore,
+    _pg_time_text,
+    _sqlite_time_text,
+    _utc_time_text,
+    copy_rows,
+)
 
 NULLABLE = {
     "request_id",
@@ -182,3 +192,140 @@ def test_tampered_rows_agree(change, how):
         rows.insert(index, list(rows[(index + 5) % 12]))
     fast, exact = _both(rows, {8: rows[7][-1] if len(rows) > 7 else "0" * 64})
     assert fast == exact
+
+
+# --- PostgreSQL: rows from COPY ... TO STDOUT (text format) ---------------------------------------
+
+_COPY_ESCAPE_OUT = str.maketrans(
+    {"\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+)
+
+
+def _pg_text(name: str, value) -> str:
+    """The server's COPY text for a typed value (timestamptz at UTC, DateStyle ISO), as documented."""
+    if value is None:
+        return "\\N"
+    if name == "restricted":
+        return "t" if value else "f"
+    if name == "time":
+        # years from 1000 (pg_times): four digits, as the server prints them; trailing zeros dropped
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0").rstrip(".") + "+00"
+    if isinstance(value, int):
+        return str(value)
+    return value.translate(_COPY_ESCAPE_OUT)
+
+
+pg_text = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=16
+)  # varchar(16) the shortest
+pg_times = st.datetimes(
+    min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+)
+
+
+def _pg_value(name: str) -> st.SearchStrategy:
+    if name in ("purpose_matters", "fields"):
+        return st.lists(pg_text, max_size=5).map(_ENCODER.encode)
+    if name == "seq":
+        return int64
+    if name == "latency_ms":
+        base: st.SearchStrategy = st.integers(-(2**31), 2**31 - 1)
+    elif name == "restricted":
+        return st.booleans()
+    elif name == "time":
+        return st.one_of(pg_times, pg_times.map(lambda t: t.replace(microsecond=0)))
+    else:
+        base = pg_text
+    return st.one_of(st.none(), base) if name in NULLABLE else base
+
+
+pg_rows = st.fixed_dictionaries({name: _pg_value(name) for name in ROW_COLUMNS[:-2]})
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pg_rows)
+def test_copy_row_payload_is_canonical_json(values):
+    """A COPY line, parsed by copy_rows, hashes exactly like the typed row psycopg gives."""
+    expected = canonical_json(record_document(values))
+    line = "\t".join(_pg_text(name, values.get(name)) for name in ROW_COLUMNS[:-2]) + "\tp\th\n"
+    (row,) = copy_rows([line.encode()], "utf-8")
+    typed = [values.get(name) for name in ROW_COLUMNS[:-2]]
+    assert [type(v) for i, v in enumerate(row) if i != ROW_COLUMNS.index("time")][:-2] == [
+        type(v) for i, v in enumerate(typed) if i != ROW_COLUMNS.index("time")
+    ]
+    assert row_payload(row, _pg_time_text(row[ROW_COLUMNS.index("time")])) == expected
+
+
+@given(pg_times)
+def test_pg_time_text_matches_format_time(value):
+    assert _pg_time_text(_pg_text("time", value)) == format_time(value)
+    assert _pg_time_text(_pg_text("time", value.replace(microsecond=0))) == format_time(
+        value.replace(microsecond=0)
+    )
+
+
+def test_pg_time_text_rejects_other_shapes():
+    for text in (
+        "10000-01-01 00:00:00+00",
+        "0044-03-15 12:00:00+00 BC",
+        "2026-03-01 09:00:00+08",
+        "2026-03-01T09:00:00Z",
+    ):
+        with pytest.raises(ValueError):
+            _pg_time_text(text)
+
+
+@pytest.mark.postgres
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(pg_rows, min_size=1, max_size=8, unique_by=lambda row: row["seq"]))
+def test_copy_payloads_from_postgresql(pg_url, rows):
+    """Against the server: COPY text through copy_rows gives the bytes of the typed row SQLAlchemy reads,
+    verify() passes a chain of such rows, and a modified one is named."""
+    if pg_url is None:
+        pytest.skip("PREFILL_TEST_DATABASE_URL not set")
+    engine = sa.create_engine(pg_url)
+    try:
+        drop_tables(engine)
+        create_tables(engine)
+        previous, stored = GENESIS_HASH, []
+        for seq, values in enumerate(sorted(rows, key=lambda row: row["seq"]), start=1):
+            document = dict(values, seq=seq)
+            document["prev_hash"], document["hash"] = (
+                previous,
+                record_hash(previous, record_document(document)),
+            )
+            previous = document["hash"]
+            stored.append(document)
+        with engine.begin() as connection:
+            connection.execute(sa.insert(records_table), stored)
+        with engine.connect() as connection:
+            typed = [
+                dict(row)
+                for row in connection.execute(
+                    sa.select(records_table).order_by(records_table.c.seq)
+                ).mappings()
+            ]
+            connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+            connection.exec_driver_sql("SET LOCAL DateStyle TO 'ISO'")
+            driver = connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(_VERIFY_COPY_SQL) as copy:
+                copied = list(copy_rows(copy, driver.info.encoding))
+        time_i = ROW_COLUMNS.index("time")
+        assert [row_payload(row, _pg_time_text(row[time_i])) for row in copied] == [
+            canonical_json(record_document(row)) for row in typed
+        ]
+        store = AuditStore(engine)
+        result = store.verify()
+        assert result.ok and result.records == len(stored), result
+        if len(stored) > 1:
+            with engine.begin() as connection:
+                connection.exec_driver_sql("ALTER TABLE audit_records DISABLE TRIGGER USER")
+                connection.execute(
+                    sa.update(records_table).where(records_table.c.seq == 2).values(outcome="forged\n\\N")
+                )
+                connection.exec_driver_sql("ALTER TABLE audit_records ENABLE TRIGGER USER")
+            result = store.verify()
+            assert not result.ok and result.first_bad_seq == 2, result
+    finally:
+        drop_tables(engine)
+        engine.dispose()
