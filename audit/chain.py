@@ -270,6 +270,13 @@ class ChainVerifier:
             self._first_bad = seq
             self._reason = reason
 
+    def unreadable(self, error: Exception) -> None:
+        """A record could not even be decoded (e.g. a time no calendar has): the log fails there."""
+        self._fail(
+            self._expected_seq,
+            f"a record at or after seq {self._expected_seq} cannot be read ({type(error).__name__})",
+        )
+
     @property
     def failed(self) -> bool:
         return self._first_bad is not None

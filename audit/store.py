@@ -462,6 +462,21 @@ class AuditStore:
         # One ordered scan with driver rows: building SQLAlchemy rows and dicts cost as much as
         # hashing (see bench/audit_bench.py). On PostgreSQL a COPY streams the rows: the server
         # keeps producing them while this process hashes, and no per-column decoding is done.
+        try:
+            self._scan_records(verifier, time_text, to_record)
+        except (ValueError, OverflowError, TypeError, sa.exc.DataError, psycopg.DataError) as exc:
+            # A DBA can write what the driver cannot decode; that is a broken log, not a crash.
+            verifier.unreadable(exc)
+            return verifier.result()
+        verifier.check_head(head_seq, head_hash)
+        return verifier.result()
+
+    def _scan_records(
+        self,
+        verifier: ChainVerifier,
+        time_text: Callable[[Any], str],
+        to_record: Callable[[Sequence[Any]], dict[str, Any]],
+    ) -> None:
         with self.engine.connect() as connection:
             if not self._sqlite:
                 # Times come back at +00, as ISO text in a COPY (see _pg_time_text).
@@ -475,8 +490,6 @@ class AuditStore:
                 ).exec_driver_sql(_VERIFY_SQL)
                 for rows in result.partitions():
                     verifier.add_rows(rows, time_text, to_record)
-        verifier.check_head(head_seq, head_hash)
-        return verifier.result()
 
     def _conditions(self, filters: AuditFilters) -> list[sa.ColumnElement[bool]]:
         c = records_table.c

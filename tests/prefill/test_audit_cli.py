@@ -78,3 +78,14 @@ def test_export_verifies_offline_with_only_the_public_key(audited_database, caps
 def test_verify_refuses_a_database_without_an_audit_log(tmp_path, capsys):
     assert main(["audit", "verify", "--database-url", f"sqlite:///{tmp_path / 'empty.sqlite3'}"]) == 2
     assert "no audit log" in capsys.readouterr().err
+
+
+def test_a_record_no_driver_can_decode_fails_the_log_instead_of_crashing(audited_database, capsys):
+    if audited_database.startswith("postgresql"):
+        tamper(audited_database, "UPDATE audit_records SET time = '10000-01-01 00:00:00+00' WHERE seq = 4")
+    else:
+        tamper(audited_database, "UPDATE audit_records SET time = 'the day after never' WHERE seq = 4")
+    code, out = run(capsys, "audit", "verify", "--json", "--database-url", audited_database)
+    summary = json.loads(out)
+    assert code == 1 and summary["ok"] is False
+    assert summary["first_bad_seq"] is not None and summary["first_bad_seq"] <= 4
