@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
 
 from audit.service import AuditLog
 from certificates.catalog import load_certificate_types
@@ -85,7 +86,20 @@ async def build_state(settings: Settings) -> AppState:
         engine, signing_key=audit_signing_key(settings), checkpoint_every=settings.audit_checkpoint_every
     )
     runtime = await start_runtime(settings, certificate_lookup_auditor(audit_log))
-    check_sources_cover_catalogues(catalogues, runtime)
+    try:
+        check_sources_cover_catalogues(catalogues, runtime)
+        return _assemble(settings, catalogues, engine, audit_log, runtime)
+    except BaseException:
+        # A start that fails half-way leaves no simulator port bound and no connection open.
+        await runtime.aclose()
+        await audit_log.aclose()
+        engine.dispose()
+        raise
+
+
+def _assemble(
+    settings: Settings, catalogues: CatalogueStore, engine: Engine, audit_log: AuditLog, runtime: Runtime
+) -> AppState:
     prefill_metrics = PrefillMetrics(runtime.sources)
     signer = PrefillTokenSigner(settings.token_key.get_secret_value().encode(), settings.prefill_token_ttl_s)
     registry = build_registry(engine, catalogues, runtime)

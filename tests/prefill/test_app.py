@@ -146,3 +146,29 @@ def test_a_catalogue_waiver_the_certificates_package_does_not_allow_stops_start_
             raise AssertionError("start-up should have failed")
     except ValueError as exc:
         assert "'recent_photo' waivable by 'id_card'" in str(exc)
+
+
+def test_a_field_its_source_does_not_provide_stops_start_up_and_frees_the_simulator_port(
+    catalogue_copy, tmp_path, database_url
+):
+    import socket
+
+    import yaml
+
+    path = catalogue_copy / "flexible-employment" / "fields.yaml"
+    fields = yaml.safe_load(path.read_text(encoding="utf-8"))
+    next(f for f in fields if f["code"] == "mobile")["provided_by"] = "psb_identity"
+    path.write_text(yaml.safe_dump(fields, allow_unicode=True), encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        database_url=database_url, data_dir=tmp_path, catalog_dir=catalogue_copy, simulator_port=port
+    )
+    try:
+        with TestClient(create_app(settings)):
+            raise AssertionError("start-up should have failed")
+    except ValueError as exc:
+        assert "field 'mobile' is provided by 'psb_identity'" in str(exc)
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", port))  # the simulator let its port go
